@@ -1,0 +1,117 @@
+#include "graph/executor.hpp"
+
+#include <cstring>
+
+#include "graph/errors.hpp"
+
+namespace loom {
+
+struct Executor::BoundStep {
+  KernelFn forward;
+  std::vector<TensorRef> in, out;
+  const Attrs* attrs;
+  std::unique_ptr<OpState> state;
+  NodeId node;
+};
+
+Executor::Executor(Plan plan, ParameterStore& params, ExecutorOptions options)
+    : plan_(std::move(plan)), params_(&params), params_version_(0), dnnl_(make_dnnl_context()) {
+  bind_buffers(options);
+  params_version_ = params.layout_version();
+  prepare_steps();
+}
+
+Executor::~Executor() = default;
+
+void Executor::bind_buffers(ExecutorOptions& options) {
+  for (size_t a = 0; a < arenas_.size(); ++a) arenas_[a] = aligned_alloc_bytes(plan_.arena_bytes[a]);
+  const Graph& g = plan_.program.graph;
+  for (const Buffer& b : plan_.buffers) {
+    TensorRef r{nullptr, b.type};
+    if (b.arena == Arena::Parameter) {
+      const std::string& name = g.node(b.value.node).name;
+      TensorRef p = params_->value(name);
+      if (!(p.type == b.type))
+        throw GraphError("parameter '" + name + "' is " + b.type.str() + " in the graph but " + p.type.str() +
+                         " in the parameter store");
+      r.data = p.data;
+    } else {
+      r.data = arenas_[size_t(b.arena)].get() + b.offset;
+    }
+    if (b.arena == Arena::Constant) std::memcpy(r.data, g.constant_value(b.value.node).raw(), b.bytes);
+    refs_.push_back(r);
+  }
+  for (auto& [i, target] : options.bound_outputs) {
+    uint32_t b = plan_.output_buffers.at(i);
+    if (!(target.type == refs_[b].type))
+      throw GraphError("bound output " + std::to_string(i) + " is " + refs_[b].type.str() + " but its target is " +
+                       target.type.str());
+    if (plan_.buffers[b].arena != Arena::Transient)
+      throw GraphError("bound output " + std::to_string(i) + " is not computed by the plan");
+    refs_[b].data = target.data;
+  }
+}
+
+void Executor::prepare_steps() {
+  const Graph& g = plan_.program.graph;
+  for (const Step& s : plan_.steps) {
+    const Node& n = g.node(s.node);
+    const OpDef& def = op_def(n.op);
+    BoundStep bs{def.forward, {}, {}, &n.attrs, nullptr, s.node};
+    for (uint32_t b : s.in) bs.in.push_back(refs_[b]);
+    for (uint32_t b : s.out) bs.out.push_back(refs_[b]);
+    if (def.prepare) {
+      try {
+        bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, *dnnl_});
+      } catch (const std::exception& e) {
+        throw BackendError("preparing node " + g.describe(s.node) + ": " + e.what());
+      }
+    }
+    bound_.push_back(std::move(bs));
+  }
+}
+
+static void copy_checked(const Graph& g, const std::vector<Buffer>& buffers, const std::vector<TensorRef>& refs,
+                         std::string_view name, const TensorRef& t) {
+  for (size_t b = 0; b < buffers.size(); ++b) {
+    if (buffers[b].arena != Arena::Input || g.node(buffers[b].value.node).name != name) continue;
+    if (!(t.type == buffers[b].type))
+      throw GraphError("input '" + std::string(name) + "' expects " + buffers[b].type.str() + ", got " + t.type.str());
+    std::memcpy(refs[b].data, t.data, buffers[b].bytes);
+    return;
+  }
+  // A fed input that dead-code elimination removed is fine only if it exists in no form.
+  for (NodeId id : g.inputs())
+    if (g.node(id).name == name) return;
+  throw GraphError("the plan has no input named '" + std::string(name) + "'");
+}
+
+void Executor::set_input(std::string_view name, const Tensor& t) { set_input(name, t.ref()); }
+
+void Executor::set_input(std::string_view name, const TensorRef& t) {
+  copy_checked(plan_.program.graph, plan_.buffers, refs_, name, t);
+}
+
+void Executor::run() {
+  if (params_->layout_version() != params_version_)
+    throw GraphError("the parameter store changed layout after this executor was built; rebuild the executor");
+  for (BoundStep& s : bound_) {
+    try {
+      s.forward(KernelCtx{s.in, s.out, *s.attrs, s.state.get(), run_index_});
+    } catch (const std::exception& e) {
+      throw GraphError("while running node " + plan_.program.graph.describe(s.node) + ": " + e.what());
+    }
+  }
+  ++run_index_;
+}
+
+TensorRef Executor::output(size_t i) const { return refs_.at(plan_.output_buffers.at(i)); }
+
+Tensor Executor::fetch(size_t i) const {
+  TensorRef r = output(i);
+  Tensor t(r.type);
+  std::memcpy(t.raw(), r.data, t.bytes());
+  return t;
+}
+
+}  // namespace loom

@@ -1,0 +1,55 @@
+// Executor: owns a plan's arenas, binds every buffer's pointer once, asks each
+// step's op to prepare (oneDNN primitives, scratch), then runs steps in order.
+// After the first run, run() allocates nothing (tests/test_executor.cpp).
+#pragma once
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "graph/parameters.hpp"
+#include "graph/plan.hpp"
+#include "ops/dnnl/context.hpp"
+
+namespace loom {
+
+struct ExecutorOptions {
+  // Fetch i is written straight into this memory (for example a gradient in
+  // the ParameterStore's grad buffer) instead of the transient arena.
+  std::vector<std::pair<size_t, TensorRef>> bound_outputs;
+};
+
+class Executor {
+ public:
+  // Every parameter of the plan must be declared in params with its shape.
+  Executor(Plan plan, ParameterStore& params, ExecutorOptions options = {});
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Copies t into the input named `name`; dtype and shape must match exactly.
+  void set_input(std::string_view name, const Tensor& t);
+  // Same, from a view.
+  void set_input(std::string_view name, const TensorRef& t);
+  void run();
+
+  TensorRef output(size_t i) const;
+  Tensor fetch(size_t i) const;
+  const Plan& plan() const { return plan_; }
+  size_t num_outputs() const { return plan_.output_buffers.size(); }
+
+ private:
+  struct BoundStep;
+  void bind_buffers(ExecutorOptions& options);
+  void prepare_steps();
+
+  Plan plan_;
+  ParameterStore* params_;
+  uint64_t params_version_;
+  std::shared_ptr<DnnlContext> dnnl_;
+  std::array<AlignedBuffer, 4> arenas_;
+  std::vector<TensorRef> refs_;  // one per buffer
+  std::vector<BoundStep> bound_;
+  uint64_t run_index_ = 0;
+};
+
+}  // namespace loom

@@ -1,0 +1,80 @@
+#include "graph/parameters.hpp"
+
+#include <cstring>
+
+#include "graph/errors.hpp"
+
+namespace loom {
+
+ParameterStore::ParameterStore(DType dtype)
+    : dtype_(dtype), values_(aligned_alloc_bytes(0)), grads_(aligned_alloc_bytes(0)) {
+  if (dtype == DType::I32) throw GraphError("parameters must be f32 or f64");
+}
+
+void ParameterStore::declare(const std::string& name, const Shape& shape) {
+  for (const Entry& e : entries_)
+    if (e.name == name) {
+      if (!(e.shape == shape))
+        throw ShapeError("parameter '" + name + "' is declared as " + e.shape.str() + " and again as " + shape.str());
+      return;
+    }
+  int64_t offset = capacity_;
+  int64_t grown = offset + (shape.numel() + 15) / 16 * 16;
+  size_t esz = dtype_size(dtype_);
+  AlignedBuffer v = aligned_alloc_bytes(size_t(grown) * esz), g = aligned_alloc_bytes(size_t(grown) * esz);
+  std::memcpy(v.get(), values_.get(), size_t(capacity_) * esz);
+  std::memcpy(g.get(), grads_.get(), size_t(capacity_) * esz);
+  values_ = std::move(v);
+  grads_ = std::move(g);
+  capacity_ = grown;
+  entries_.push_back({name, shape, offset});
+  ++version_;
+}
+
+void ParameterStore::declare_all(const Graph& g) {
+  for (NodeId id : g.parameters()) {
+    const Node& n = g.node(id);
+    if (n.outputs[0].dtype != dtype_)
+      throw GraphError("parameter " + g.describe(id) + " is " + n.outputs[0].str() + " but the store holds " +
+                       std::string(dtype_name(dtype_)));
+    declare(n.name, n.outputs[0].shape);
+  }
+}
+
+bool ParameterStore::has(std::string_view name) const {
+  for (const Entry& e : entries_)
+    if (e.name == name) return true;
+  return false;
+}
+
+const ParameterStore::Entry& ParameterStore::entry(std::string_view name) const {
+  for (const Entry& e : entries_)
+    if (e.name == name) return e;
+  throw GraphError("no parameter named '" + std::string(name) + "' in the parameter store");
+}
+
+TensorRef ParameterStore::value(std::string_view name) {
+  const Entry& e = entry(name);
+  return {values_.get() + size_t(e.offset) * dtype_size(dtype_), {dtype_, e.shape}};
+}
+
+TensorRef ParameterStore::grad(std::string_view name) {
+  const Entry& e = entry(name);
+  return {grads_.get() + size_t(e.offset) * dtype_size(dtype_), {dtype_, e.shape}};
+}
+
+void ParameterStore::fill_uniform(std::mt19937_64& rng, double scale) {
+  std::uniform_real_distribution<double> u(-scale, scale);
+  for (const Entry& e : entries_) {
+    TensorRef r = value(e.name);
+    for (int64_t i = 0; i < r.numel(); ++i) {
+      double x = u(rng);
+      if (dtype_ == DType::F32) r.ptr<float>()[i] = float(x);
+      else r.ptr<double>()[i] = x;
+    }
+  }
+}
+
+void ParameterStore::zero_grads() { std::memset(grads_.get(), 0, size_t(capacity_) * dtype_size(dtype_)); }
+
+}  // namespace loom

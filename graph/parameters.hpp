@@ -1,0 +1,57 @@
+// ParameterStore: every trainable tensor of a model in one flat, 64-byte
+// aligned buffer, and their gradients in a second buffer with the same layout,
+// so that clipping and optimiser updates are single passes over memory.
+// Executors bind pointers into it; declaring a new parameter afterwards
+// changes the layout version and such executors refuse to run.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "graph/graph.hpp"
+
+namespace loom {
+
+class ParameterStore {
+ public:
+  struct Entry {
+    std::string name;
+    Shape shape;
+    int64_t offset;  // in elements, a multiple of 16
+  };
+
+  explicit ParameterStore(DType dtype = DType::F32);
+
+  // Adds a parameter (zero-filled); declaring an existing name with the same
+  // shape does nothing, with another shape throws ShapeError.
+  void declare(const std::string& name, const Shape& shape);
+  // Declares every parameter node of g.
+  void declare_all(const Graph& g);
+
+  bool has(std::string_view name) const;
+  const Entry& entry(std::string_view name) const;  // throws GraphError naming the missing parameter
+  TensorRef value(std::string_view name);
+  TensorRef grad(std::string_view name);
+  const std::vector<Entry>& entries() const { return entries_; }
+
+  DType dtype() const { return dtype_; }
+  int64_t numel() const { return capacity_; }  // including alignment padding (kept zero)
+  void* values_data() { return values_.get(); }
+  void* grads_data() { return grads_.get(); }
+  uint64_t layout_version() const { return version_; }
+
+  // Uniform(-scale, scale) for every parameter, in declaration order.
+  void fill_uniform(std::mt19937_64& rng, double scale);
+  void zero_grads();
+
+ private:
+  DType dtype_;
+  std::vector<Entry> entries_;
+  int64_t capacity_ = 0;
+  AlignedBuffer values_, grads_;
+  uint64_t version_ = 0;
+};
+
+}  // namespace loom

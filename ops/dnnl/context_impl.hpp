@@ -1,0 +1,16 @@
+// The definition of DnnlContext, for files under ops/dnnl/ only.
+#pragma once
+#include <dnnl.hpp>
+
+#include "ops/dnnl/context.hpp"
+
+namespace loom {
+
+class DnnlContext {
+ public:
+  DnnlContext() : engine(dnnl::engine::kind::cpu, 0), stream(engine) {}
+  dnnl::engine engine;
+  dnnl::stream stream;
+};
+
+}  // namespace loom

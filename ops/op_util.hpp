@@ -1,0 +1,37 @@
+// Small helpers shared by op definitions: dtype dispatch, common shape rules,
+// OpenMP grain control. Op files include this; nothing outside ops/ should.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "graph/errors.hpp"
+#include "graph/op_def.hpp"
+
+namespace loom::opu {
+
+// Calls f.template operator()<T>() with T = float or double for x's dtype.
+template <class F>
+void dispatch_float(DType t, F&& f) {
+  switch (t) {
+    case DType::F32: f.template operator()<float>(); return;
+    case DType::F64: f.template operator()<double>(); return;
+    default: throw ShapeError("expected a floating dtype (f32 or f64), got " + std::string(dtype_name(t)));
+  }
+}
+
+// Throws ShapeError unless t is f32 or f64.
+void require_float(const TensorType& t, const char* what);
+// Throws ShapeError unless a and b share a dtype.
+void require_same_dtype(const TensorType& a, const TensorType& b);
+// NumPy broadcasting of two shapes; throws ShapeError naming both.
+Shape broadcast_shapes(const Shape& a, const Shape& b);
+
+// Work below this many elements runs on one thread: a team costs more.
+constexpr int64_t kParallelGrain = 1 << 15;
+inline bool worth_parallel(int64_t work) { return work >= kParallelGrain; }
+
+// Element strides of `from` broadcast to `to` (0 along stretched axes), padded
+// on the left to to.rank().
+std::vector<int64_t> broadcast_strides(const Shape& from, const Shape& to);
+
+}  // namespace loom::opu

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs every Debian package Loom needs to build, test and benchmark.
+# Idempotent, and silent when everything is already there.
+set -euo pipefail
+packages=(
+  g++ cmake make pkg-config
+  libdnnl-dev libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev
+  python3-torch python3-numpy
+  graphviz
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
