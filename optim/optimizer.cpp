@@ -1,0 +1,127 @@
+// SGD, momentum (heavy-ball and Nesterov), Adam and AdamW. Each update is one
+// OpenMP loop over the flat buffers; padding between parameters holds zero
+// gradients and stays zero.
+#include "optim/optimizer.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace loom::optim {
+namespace {
+
+template <class F>
+void for_each_float(ParameterStore& p, F&& f) {
+  if (p.dtype() == DType::F32) f(static_cast<float*>(p.values_data()), static_cast<float*>(p.grads_data()));
+  else f(static_cast<double*>(p.values_data()), static_cast<double*>(p.grads_data()));
+}
+
+class Sgd final : public Optimizer {
+ public:
+  explicit Sgd(const OptimizerConfig& c) : cfg_(c) {}
+  void step(ParameterStore& params, double lr) override {
+    const int64_t n = params.numel();
+    const double wd = cfg_.weight_decay;
+    for_each_float(params, [&](auto* w, auto* g) {
+#pragma omp parallel for simd schedule(static)
+      for (int64_t i = 0; i < n; ++i) w[i] -= lr * (g[i] + wd * w[i]);
+    });
+    ++steps_;
+  }
+  std::vector<std::pair<std::string, Tensor*>> state() override { return {}; }
+
+ private:
+  OptimizerConfig cfg_;
+};
+
+// v ← μ v + g;  heavy-ball: w ← w − lr v;  Nesterov: w ← w − lr (g + μ v).
+class Momentum final : public Optimizer {
+ public:
+  Momentum(const OptimizerConfig& c, const ParameterStore& p, bool nesterov)
+      : cfg_(c), nesterov_(nesterov), v_(p.dtype(), Shape{p.numel()}) {}
+  void step(ParameterStore& params, double lr) override {
+    const int64_t n = params.numel();
+    const double mu = cfg_.momentum, wd = cfg_.weight_decay;
+    for_each_float(params, [&](auto* w, auto* g) {
+      using T = std::remove_pointer_t<decltype(w)>;
+      T* v = v_.data<T>();
+#pragma omp parallel for simd schedule(static)
+      for (int64_t i = 0; i < n; ++i) {
+        T gi = g[i] + T(wd) * w[i];
+        v[i] = T(mu) * v[i] + gi;
+        w[i] -= T(lr) * (nesterov_ ? gi + T(mu) * v[i] : v[i]);
+      }
+    });
+    ++steps_;
+  }
+  std::vector<std::pair<std::string, Tensor*>> state() override { return {{"momentum", &v_}}; }
+
+ private:
+  OptimizerConfig cfg_;
+  bool nesterov_;
+  Tensor v_;
+};
+
+// Adam with bias correction; AdamW decays weights directly (w ← w − lr·λ·w).
+class Adam final : public Optimizer {
+ public:
+  Adam(const OptimizerConfig& c, const ParameterStore& p, bool decoupled)
+      : cfg_(c), decoupled_(decoupled), m_(p.dtype(), Shape{p.numel()}), v_(p.dtype(), Shape{p.numel()}) {}
+  void step(ParameterStore& params, double lr) override {
+    ++steps_;
+    const int64_t n = params.numel();
+    const double b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.eps, wd = cfg_.weight_decay;
+    const double c1 = 1 - std::pow(b1, double(steps_)), c2 = 1 - std::pow(b2, double(steps_));
+    const double step_size = lr / c1, inv_sqrt_c2 = 1 / std::sqrt(c2);
+    const bool decoupled = decoupled_;
+    for_each_float(params, [&](auto* w, auto* g) {
+      using T = std::remove_pointer_t<decltype(w)>;
+      T *m = m_.data<T>(), *v = v_.data<T>();
+#pragma omp parallel for simd schedule(static)
+      for (int64_t i = 0; i < n; ++i) {
+        T gi = decoupled ? g[i] : g[i] + T(wd) * w[i];
+        if (decoupled) w[i] -= T(lr * wd) * w[i];
+        m[i] = T(b1) * m[i] + T(1 - b1) * gi;
+        v[i] = T(b2) * v[i] + T(1 - b2) * gi * gi;
+        w[i] -= T(step_size) * m[i] / (std::sqrt(v[i]) * T(inv_sqrt_c2) + T(eps));
+      }
+    });
+  }
+  std::vector<std::pair<std::string, Tensor*>> state() override { return {{"adam_m", &m_}, {"adam_v", &v_}}; }
+
+ private:
+  OptimizerConfig cfg_;
+  bool decoupled_;
+  Tensor m_, v_;
+};
+
+}  // namespace
+
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& c, const ParameterStore& p) {
+  if (c.kind == "sgd") return std::make_unique<Sgd>(c);
+  if (c.kind == "momentum") return std::make_unique<Momentum>(c, p, false);
+  if (c.kind == "nesterov") return std::make_unique<Momentum>(c, p, true);
+  if (c.kind == "adam") return std::make_unique<Adam>(c, p, false);
+  if (c.kind == "adamw") return std::make_unique<Adam>(c, p, true);
+  throw std::invalid_argument("unknown optimizer '" + c.kind + "' (known: sgd, momentum, nesterov, adam, adamw)");
+}
+
+double clip_grad_norm(ParameterStore& params, double max_norm) {
+  const int64_t n = params.numel();
+  double sq = 0;
+  for_each_float(params, [&](auto*, auto* g) {
+#pragma omp parallel for simd reduction(+ : sq) schedule(static)
+    for (int64_t i = 0; i < n; ++i) sq += double(g[i]) * double(g[i]);
+  });
+  double norm = std::sqrt(sq);
+  if (max_norm > 0 && norm > max_norm) {
+    double scale = max_norm / (norm + 1e-6);
+    for_each_float(params, [&](auto*, auto* g) {
+      using T = std::remove_pointer_t<decltype(g)>;
+#pragma omp parallel for simd schedule(static)
+      for (int64_t i = 0; i < n; ++i) g[i] *= T(scale);
+    });
+  }
+  return norm;
+}
+
+}  // namespace loom::optim

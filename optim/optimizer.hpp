@@ -1,0 +1,41 @@
+// Optimisers over a ParameterStore's flat buffers: an update is one parallel
+// pass over all parameters at once (values, gradients and optimiser state
+// share one layout). State can be saved and restored for exact resumption.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/parameters.hpp"
+
+namespace loom::optim {
+
+struct OptimizerConfig {
+  std::string kind = "adam";  // sgd | momentum | nesterov | adam | adamw
+  double momentum = 0.9;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weight_decay = 0.0;  // L2 for sgd/momentum/adam; decoupled for adamw
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  // Applies one update with learning rate lr from the store's gradients.
+  virtual void step(ParameterStore& params, double lr) = 0;
+  // Named state buffers (e.g. "m", "v"), each with the store's flat layout.
+  virtual std::vector<std::pair<std::string, Tensor*>> state() = 0;
+  int64_t steps_taken() const { return steps_; }
+  void set_steps_taken(int64_t s) { steps_ = s; }
+
+ protected:
+  int64_t steps_ = 0;
+};
+
+// Throws std::invalid_argument naming the unknown kind and the known ones.
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, const ParameterStore& params);
+
+// Scales all gradients so their global L2 norm is at most max_norm; returns
+// the norm before clipping. max_norm <= 0 only measures.
+double clip_grad_norm(ParameterStore& params, double max_norm);
+
+}  // namespace loom::optim
