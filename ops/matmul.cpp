@@ -114,6 +114,7 @@ void matmul_reference(const T* a, const T* b, T* y, const MatmulDims& d) {
 
 void matmul_forward(const KernelCtx& c) {
   if (c.out[0].dtype() == DType::F32) {
+    LOOM_ASSERT(c.state != nullptr, "matmul f32 step run without its prepare hook");
     static_cast<const MatmulState*>(c.state)->gemm.run(c.in[0].ptr<float>(), c.in[1].ptr<float>(),
                                                        c.out[0].ptr<float>());
     return;
