@@ -1,3 +1,7 @@
+// Gemm: one oneDNN (v2 API) matmul primitive per fixed GEMM shape. Each
+// operand is described by explicit strides, which covers transposed views,
+// sub-matrices with a leading dimension and batched stacks in one rule; the
+// memory objects carry no buffer and get the caller's pointers at run time.
 #include "ops/dnnl/gemm.hpp"
 
 #include <string>
@@ -12,52 +16,84 @@ namespace {
 using dims = dnnl::memory::dims;
 using dt = dnnl::memory::data_type;
 
-// A row-major (rows, cols) matrix stored with row stride ld, optionally
-// viewed transposed; batched matrices are `rows*ld` apart.
-dnnl::memory::desc matrix_md(int64_t batch, int64_t rows, int64_t cols, int64_t ld, bool transposed) {
-  int64_t stored_cols = transposed ? rows : cols;
-  int64_t stride = ld ? ld : stored_cols;
-  int64_t stored_rows = transposed ? cols : rows;
-  dims strides2 = transposed ? dims{1, stride} : dims{stride, 1};
-  if (batch == 1) return dnnl::memory::desc({rows, cols}, dt::f32, strides2);
-  return dnnl::memory::desc({batch, rows, cols}, dt::f32, {stored_rows * stride, strides2[0], strides2[1]});
+// The logical (rows, cols) operand of a product. It is stored row-major as
+// (rows, cols), or as (cols, rows) when `transposed`, with row stride ld
+// (0 = dense). Logical element (i, j) then lies at i*ld + j, or j*ld + i.
+struct Operand {
+  int64_t rows, cols, ld;
+  bool transposed;
+
+  int64_t stored_rows() const { return transposed ? cols : rows; }
+  int64_t stored_cols() const { return transposed ? rows : cols; }
+  int64_t row_stride() const { return ld ? ld : stored_cols(); }
+};
+
+std::string gemm_str(const GemmShape& s) {
+  return "M=" + std::to_string(s.m) + " N=" + std::to_string(s.n) + " K=" + std::to_string(s.k) +
+         " batch=" + std::to_string(s.batch) + " trans_a=" + std::to_string(s.trans_a) +
+         " trans_b=" + std::to_string(s.trans_b) + " lda=" + std::to_string(s.lda) + " ldb=" + std::to_string(s.ldb) +
+         " ldc=" + std::to_string(s.ldc) + " accumulate=" + std::to_string(s.accumulate);
+}
+
+void check_operand(const Operand& op, const char* name, const GemmShape& s) {
+  if (op.ld != 0 && op.ld < op.stored_cols())
+    throw BackendError(std::string("Gemm: ") + name + " = " + std::to_string(op.ld) +
+                       " is smaller than the stored row length " + std::to_string(op.stored_cols()) + " (" +
+                       gemm_str(s) + ")");
+}
+
+// Strides of the logical view: (rows, cols) or (batch, rows, cols).
+dnnl::memory::desc operand_md(const Operand& op, int64_t batch) {
+  int64_t ld = op.row_stride();
+  dims strides2 = op.transposed ? dims{1, ld} : dims{ld, 1};
+  if (batch == 1) return dnnl::memory::desc({op.rows, op.cols}, dt::f32, strides2);
+  return dnnl::memory::desc({batch, op.rows, op.cols}, dt::f32, {op.stored_rows() * ld, strides2[0], strides2[1]});
 }
 
 }  // namespace
 
 struct Gemm::Impl {
+  dnnl::matmul::primitive_desc pd;
   dnnl::matmul prim;
   dnnl::memory a, b, c, scratch;
   dnnl_exec_arg_t args[4];
-  dnnl::stream* stream;
+  int nargs = 0;
+  dnnl_stream_t stream = nullptr;
 };
 
 Gemm::Gemm(DnnlContext& ctx, const GemmShape& s) : shape_(s), impl_(std::make_unique<Impl>()) {
+  if (s.m <= 0 || s.n <= 0 || s.k <= 0 || s.batch <= 0)
+    throw BackendError("Gemm: every size must be positive (" + gemm_str(s) + ")");
+  Operand a{s.m, s.k, s.lda, s.trans_a}, b{s.k, s.n, s.ldb, s.trans_b}, c{s.m, s.n, s.ldc, false};
+  check_operand(a, "lda", s);
+  check_operand(b, "ldb", s);
+  check_operand(c, "ldc", s);
   try {
-    auto a_md = matrix_md(s.batch, s.m, s.k, s.lda, s.trans_a);
-    auto b_md = matrix_md(s.batch, s.k, s.n, s.ldb, s.trans_b);
-    auto c_md = matrix_md(s.batch, s.m, s.n, s.ldc, false);
+    auto a_md = operand_md(a, s.batch), b_md = operand_md(b, s.batch), c_md = operand_md(c, s.batch);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (s.accumulate) {
+    if (s.accumulate) {  // dst = 1·dst + A·B
       dnnl::post_ops po;
       po.append_sum(1.0f);
       attr.set_post_ops(po);
     }
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, ctx.engine);
-    impl_->prim = dnnl::matmul(pd);
-    impl_->a = dnnl::memory(a_md, ctx.engine, nullptr);
-    impl_->b = dnnl::memory(b_md, ctx.engine, nullptr);
-    impl_->c = dnnl::memory(c_md, ctx.engine, nullptr);
-    impl_->scratch = dnnl::memory(pd.scratchpad_desc(), ctx.engine);
-    impl_->args[0] = {DNNL_ARG_SRC, impl_->a.get()};
-    impl_->args[1] = {DNNL_ARG_WEIGHTS, impl_->b.get()};
-    impl_->args[2] = {DNNL_ARG_DST, impl_->c.get()};
-    impl_->args[3] = {DNNL_ARG_SCRATCHPAD, impl_->scratch.get()};
-    impl_->stream = &ctx.stream;
+    Impl& im = *impl_;
+    im.pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, ctx.engine);
+    im.prim = dnnl::matmul(im.pd);
+    im.a = dnnl::memory(a_md, ctx.engine, DNNL_MEMORY_NONE);
+    im.b = dnnl::memory(b_md, ctx.engine, DNNL_MEMORY_NONE);
+    im.c = dnnl::memory(c_md, ctx.engine, DNNL_MEMORY_NONE);
+    im.args[im.nargs++] = {DNNL_ARG_SRC, im.a.get()};
+    im.args[im.nargs++] = {DNNL_ARG_WEIGHTS, im.b.get()};
+    im.args[im.nargs++] = {DNNL_ARG_DST, im.c.get()};
+    dnnl::memory::desc scratch_md = im.pd.scratchpad_desc();
+    if (scratch_md.get_size() > 0) {  // allocated once, here, by oneDNN
+      im.scratch = dnnl::memory(scratch_md, ctx.engine);
+      im.args[im.nargs++] = {DNNL_ARG_SCRATCHPAD, im.scratch.get()};
+    }
+    im.stream = ctx.stream.get();
   } catch (const dnnl::error& e) {
-    throw BackendError("oneDNN refused a matmul of M=" + std::to_string(s.m) + " N=" + std::to_string(s.n) +
-                       " K=" + std::to_string(s.k) + " batch=" + std::to_string(s.batch) + ": " + e.what());
+    throw BackendError("oneDNN refused a matmul of " + gemm_str(s) + ": " + e.what());
   }
 }
 
@@ -65,13 +101,19 @@ Gemm::~Gemm() = default;
 Gemm::Gemm(Gemm&&) noexcept = default;
 Gemm& Gemm::operator=(Gemm&&) noexcept = default;
 
+std::string Gemm::impl_name() const { return impl_->pd.impl_info_str(); }
+
 void Gemm::run(const float* a, const float* b, float* c) const {
-  // The C API, because the C++ execute() builds a vector of arguments per call.
-  dnnl_memory_set_data_handle(impl_->a.get(), const_cast<float*>(a));
-  dnnl_memory_set_data_handle(impl_->b.get(), const_cast<float*>(b));
-  dnnl_memory_set_data_handle(impl_->c.get(), c);
-  dnnl_status_t st = dnnl_primitive_execute(impl_->prim.get(), impl_->stream->get(), 4, impl_->args);
-  if (st != dnnl_success) throw BackendError("oneDNN matmul execution failed with status " + std::to_string(int(st)));
+  // The C API, because the C++ execute() builds a std::unordered_map of
+  // arguments per call; here they are a fixed array and only the handles change.
+  Impl& im = *impl_;
+  dnnl_memory_set_data_handle(im.a.get(), const_cast<float*>(a));
+  dnnl_memory_set_data_handle(im.b.get(), const_cast<float*>(b));
+  dnnl_memory_set_data_handle(im.c.get(), c);
+  dnnl_status_t st = dnnl_primitive_execute(im.prim.get(), im.stream, im.nargs, im.args);
+  if (st != dnnl_success)
+    throw BackendError("oneDNN matmul execution failed with status " + std::to_string(int(st)) + " (" +
+                       gemm_str(shape_) + ")");
 }
 
 }  // namespace loom

@@ -1,12 +1,19 @@
 // A row-major f32 GEMM bound to one oneDNN matmul primitive, created once at
 // plan time for fixed sizes:  C = op(A) op(B)  (+ C when accumulate).
-// run() allocates nothing: arguments are a pre-built C array and the
-// scratchpad is owned here. Shapes: A (M,K) or (K,M) when trans_a;
-// B (K,N) or (N,K) when trans_b; C (M,N); with batch > 1 each is a stack of
-// `batch` contiguous matrices.
+// run() builds nothing of ours: arguments are a pre-built C array and the
+// scratchpad is owned here (user scratchpad mode). oneDNN 2.6 itself still
+// allocates inside execute (its argument map, ~5 operator new per call, and
+// the gemm:jit driver's packing buffers, ~1 posix_memalign per thread per
+// matrix); the public API offers no way around that. Shapes: A (M,K) or (K,M) when trans_a;
+// B (K,N) or (N,K) when trans_b; C (M,N). Leading dimensions are the row
+// strides of the matrices as stored (before op()), so a sub-matrix of a wider
+// buffer (one gate block of an LSTM weight) is lda/ldb/ldc > its width. With
+// batch > 1 each operand is a stack of `batch` matrices, `stored rows × ld`
+// elements apart.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "ops/dnnl/context.hpp"
 
@@ -15,21 +22,25 @@ namespace loom {
 struct GemmShape {
   int64_t m = 0, n = 0, k = 0;
   bool trans_a = false, trans_b = false;
-  bool accumulate = false;
+  bool accumulate = false;  // C += op(A) op(B) instead of C = ...
   int64_t batch = 1;
-  // Leading dimensions (row strides, in elements); 0 = dense.
+  // Leading dimensions (row strides of the stored matrices, in elements); 0 = dense.
   int64_t lda = 0, ldb = 0, ldc = 0;
 };
 
 class Gemm {
  public:
+  // Throws BackendError if the shape is invalid or oneDNN refuses it.
   Gemm(DnnlContext& ctx, const GemmShape& shape);
   ~Gemm();
   Gemm(Gemm&&) noexcept;
   Gemm& operator=(Gemm&&) noexcept;
 
+  // a, b, c point at the first element of the (first) stored matrix.
   void run(const float* a, const float* b, float* c) const;
   const GemmShape& shape() const { return shape_; }
+  // oneDNN's name for the implementation it chose (benchmarks, `loom explain`).
+  std::string impl_name() const;
 
  private:
   struct Impl;
