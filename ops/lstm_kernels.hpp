@@ -1,0 +1,334 @@
+// LSTM kernels shared by lstm_cell (one step, S = 1) and lstm_sequence, in
+// f32 (oneDNN GEMMs) and f64 (plain loops, for gradient checks). Internal to
+// ops/lstm*.cpp. Layout: batch-major, gate order (i, f, g, o) as in PyTorch.
+//   forward:  gates(B·S,4H) = x W_ihᵀ in ONE GEMM; then per step t
+//             gates[:,t] += h_{t-1} W_hhᵀ (a strided GEMM made at plan time)
+//             and one fused loop applies bias, nonlinearities and the cell update.
+//   backward: per step one fused loop gives dgates[:,t] and one GEMM gives
+//             dh_{t-1}; then dx, dW_ih, dW_hh each in ONE GEMM over all steps.
+//             The weight GEMMs read an explicit transpose of dgates: oneDNN
+//             2.6 runs a transposed-A sgemm 1.3-2.5x slower than a transpose
+//             plus a plain one at these shapes (measured on 1 core).
+// A row b is active at step t when t < lengths[b]; inactive steps never
+// change its state, write zero output and get zero gradient.
+#pragma once
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "graph/op_def.hpp"
+#include "ops/dnnl/gemm.hpp"
+#include "ops/op_util.hpp"
+
+namespace loom::lstm {
+
+struct Dims {
+  int64_t B = 0, S = 0, In = 0, H = 0;
+  int64_t G() const { return 4 * H; }
+};
+
+// ---- activations: exact in f64; a vectorisable exp in f32 (rel. error ~1e-7) --
+inline double exp_fast(double x) { return std::exp(x); }
+inline float exp_fast(float x) {
+  // exp(x) = 2^n · exp(r), r = x − n·ln2 in [−ln2/2, ln2/2]; Cephes polynomial.
+  x = std::min(std::max(x, -87.0f), 88.0f);
+  float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  return p * std::bit_cast<float>((int32_t(n) + 127) << 23);
+}
+template <class T> inline T sigmoid(T x) { return T(1) / (T(1) + exp_fast(-x)); }
+inline double tanh_act(double x) { return std::tanh(x); }
+inline float tanh_act(float x) { return 1.0f - 2.0f / (exp_fast(2.0f * x) + 1.0f); }
+
+// ---- matrix products: oneDNN in f32, the same GemmShape as a loop in f64 -------
+class MatMul {
+ public:
+  MatMul() = default;
+  MatMul(DnnlContext* dnnl, const GemmShape& s) : shape_(s) {
+    if (dnnl) gemm_.emplace(*dnnl, s);
+  }
+  void run(const float* a, const float* b, float* c) const { gemm_->run(a, b, c); }
+  void run(const double* a, const double* b, double* c) const;
+
+ private:
+  GemmShape shape_;
+  std::optional<Gemm> gemm_;
+};
+
+// C (m,n) (+)= op(A) op(B), honouring the leading dimensions; batch 1 only.
+inline void MatMul::run(const double* a, const double* b, double* c) const {
+  const GemmShape& s = shape_;
+  int64_t lda = s.lda ? s.lda : (s.trans_a ? s.m : s.k);
+  int64_t ldb = s.ldb ? s.ldb : (s.trans_b ? s.k : s.n);
+  int64_t ldc = s.ldc ? s.ldc : s.n;
+  for (int64_t i = 0; i < s.m; ++i)
+    for (int64_t j = 0; j < s.n; ++j) {
+      double acc = s.accumulate ? c[i * ldc + j] : 0.0;
+      for (int64_t p = 0; p < s.k; ++p)
+        acc += (s.trans_a ? a[p * lda + i] : a[i * lda + p]) * (s.trans_b ? b[j * ldb + p] : b[p * ldb + j]);
+      c[i * ldc + j] = acc;
+    }
+}
+
+// ---- plan-time state --------------------------------------------------------------
+struct ForwardPlan : OpState {
+  Dims d;
+  MatMul project;       // (B·S,In) x W_ihᵀ -> gates (B·S,4H)
+  MatMul recur_first;   // h0 (B,H) x W_hhᵀ  +-> gates[:,0]
+  MatMul recur_next;    // output[:,t-1] (B,H; row stride S·H) x W_hhᵀ +-> gates[:,t]
+};
+
+struct BackwardPlan : OpState {
+  Dims d;
+  MatMul dh_prev;  // dgates[:,t] (B,4H; row stride S·4H) x W_hh (4H,H) -> dh (B,H)
+  MatMul dx;       // dgates (B·S,4H) x W_ih (4H,In) -> dx (B·S,In)
+  MatMul dw_ih;    // dgates_t (4H,B·S) x x (B·S,In) -> dW_ih (4H,In)
+  MatMul dw_hh;    // dgates_t (4H,B·S) x h_prev (B·S,H) -> dW_hh (4H,H)
+  AlignedBuffer scratch;  // dgates (B,S,4H), dgates_t (4H,B·S), h_prev (B,S,H)
+};
+
+inline std::unique_ptr<ForwardPlan> make_forward_plan(const Dims& d, DnnlContext* dnnl) {
+  auto p = std::make_unique<ForwardPlan>();
+  p->d = d;
+  p->project = MatMul(dnnl, {.m = d.B * d.S, .n = d.G(), .k = d.In, .trans_b = true});
+  p->recur_first = MatMul(dnnl, {.m = d.B, .n = d.G(), .k = d.H, .trans_b = true, .accumulate = true,
+                                 .ldc = d.S * d.G()});
+  p->recur_next = MatMul(dnnl, {.m = d.B, .n = d.G(), .k = d.H, .trans_b = true, .accumulate = true,
+                                .lda = d.S * d.H, .ldc = d.S * d.G()});
+  return p;
+}
+
+inline std::unique_ptr<BackwardPlan> make_backward_plan(const Dims& d, DnnlContext* dnnl, size_t elem_bytes) {
+  auto p = std::make_unique<BackwardPlan>();
+  p->d = d;
+  p->dh_prev = MatMul(dnnl, {.m = d.B, .n = d.H, .k = d.G(), .lda = d.S * d.G()});
+  p->dx = MatMul(dnnl, {.m = d.B * d.S, .n = d.In, .k = d.G()});
+  p->dw_ih = MatMul(dnnl, {.m = d.G(), .n = d.In, .k = d.B * d.S});
+  p->dw_hh = MatMul(dnnl, {.m = d.G(), .n = d.H, .k = d.B * d.S});
+  p->scratch = aligned_alloc_bytes(size_t(d.B * d.S * (2 * d.G() + d.H)) * elem_bytes);
+  return p;
+}
+
+// ---- lengths ------------------------------------------------------------------------
+inline bool active(const int32_t* lengths, int64_t b, int64_t t) { return !lengths || t < lengths[b]; }
+
+// Throws (call it before any parallel region) naming the first bad row.
+inline void check_lengths(const int32_t* lengths, int64_t B, int64_t S) {
+  for (int64_t b = 0; b < B; ++b)
+    if (lengths[b] < 0 || lengths[b] > S)
+      throw GraphError("lstm_sequence: lengths[" + std::to_string(b) + "] = " + std::to_string(lengths[b]) +
+                       " is outside [0, S=" + std::to_string(S) + "] (batch row " + std::to_string(b) + ")");
+}
+
+// The number of steps any row takes: max(lengths), or S without lengths.
+inline int64_t steps_taken(const int32_t* lengths, int64_t B, int64_t S) {
+  if (!lengths) return S;
+  int64_t m = 0;
+  for (int64_t b = 0; b < B; ++b) m = std::max<int64_t>(m, lengths[b]);
+  return m;
+}
+
+// Zeroes rows t in [from, S) of a (B,S,width) tensor.
+template <class T>
+void zero_steps(T* base, const Dims& d, int64_t width, int64_t from) {
+  if (from >= d.S) return;
+  for (int64_t b = 0; b < d.B; ++b)
+    std::fill_n(base + (b * d.S + from) * width, (d.S - from) * width, T(0));
+}
+
+// ---- forward -------------------------------------------------------------------------
+template <class T>
+struct ForwardArgs {
+  const T *x, *h0, *c0, *w_ih, *w_hh, *b_ih, *b_hh;  // x (B,S,In)  h0,c0 (B,H)  w (4H,·)  b (4H)
+  const int32_t* lengths;                            // (B), or null: every row runs S steps
+  T *output, *cells, *gates;                         // (B,S,H) (B,S,H) (B,S,4H)
+  T *h_n, *c_n;                                      // (B,H) each, or null (lstm_cell)
+};
+
+// One active row at one step. g: (4H) pre-activations without bias, replaced
+// by the activations (i, f, g, o); c_prev, c, h: (H).
+template <class T>
+inline void cell_update(int64_t H, T* __restrict g, const T* __restrict b_ih, const T* __restrict b_hh,
+                        const T* __restrict c_prev, T* __restrict c, T* __restrict h) {
+  for (int64_t j = 0; j < 2 * H; ++j) g[j] = sigmoid(g[j] + b_ih[j] + b_hh[j]);
+  for (int64_t j = 2 * H; j < 3 * H; ++j) g[j] = tanh_act(g[j] + b_ih[j] + b_hh[j]);
+  for (int64_t j = 3 * H; j < 4 * H; ++j) g[j] = sigmoid(g[j] + b_ih[j] + b_hh[j]);
+  for (int64_t j = 0; j < H; ++j) {
+    T cj = g[H + j] * c_prev[j] + g[j] * g[2 * H + j];
+    c[j] = cj;
+    h[j] = g[3 * H + j] * tanh_act(cj);
+  }
+}
+
+// Step t for every row: fused bias + nonlinearities + cell update.
+template <class T>
+void forward_step(const Dims& d, int64_t t, const ForwardArgs<T>& a) {
+  const int64_t H = d.H, G = d.G();
+#pragma omp parallel for schedule(static) if (opu::worth_parallel(d.B * G))
+  for (int64_t b = 0; b < d.B; ++b) {
+    int64_t row = b * d.S + t;
+    T* h = a.output + row * H;
+    T* c = a.cells + row * H;
+    if (!active(a.lengths, b, t)) {
+      std::fill_n(h, H, T(0));
+      std::fill_n(c, H, T(0));
+      continue;
+    }
+    const T* c_prev = t == 0 ? a.c0 + b * H : c - H;
+    cell_update<T>(H, a.gates + row * G, a.b_ih, a.b_hh, c_prev, c, h);
+  }
+}
+
+template <class T>
+void lstm_forward(const ForwardPlan& p, const ForwardArgs<T>& a) {
+  const Dims& d = p.d;
+  const int64_t H = d.H, G = d.G();
+  int64_t steps = steps_taken(a.lengths, d.B, d.S);
+  if (steps > 0) p.project.run(a.x, a.w_ih, a.gates);
+  for (int64_t t = 0; t < steps; ++t) {
+    if (t == 0) p.recur_first.run(a.h0, a.w_hh, a.gates);
+    else p.recur_next.run(a.output + (t - 1) * H, a.w_hh, a.gates + t * G);
+    forward_step(d, t, a);
+  }
+  zero_steps(a.output, d, H, steps);
+  zero_steps(a.cells, d, H, steps);
+  if (!a.h_n) return;
+  for (int64_t b = 0; b < d.B; ++b) {  // the state after each row's last real token
+    int64_t len = a.lengths ? a.lengths[b] : d.S;
+    const T* h = len ? a.output + (b * d.S + len - 1) * H : a.h0 + b * H;
+    const T* c = len ? a.cells + (b * d.S + len - 1) * H : a.c0 + b * H;
+    std::copy_n(h, H, a.h_n + b * H);
+    std::copy_n(c, H, a.c_n + b * H);
+  }
+}
+
+// ---- backward ------------------------------------------------------------------------
+template <class T>
+struct BackwardArgs {
+  const T *x, *h0, *c0, *w_ih, *w_hh;       // forward inputs
+  const int32_t* lengths;                   // (B) or null
+  const T *output, *cells, *gates;          // saved by forward: (B,S,H) (B,S,H) (B,S,4H)
+  const T *d_output, *d_hn, *d_cn;          // adjoints; d_output may be null (lstm_cell)
+  T *dx, *dh0, *dc0, *dw_ih, *dw_hh, *db;   // gradients; dh0/dc0 also carry dh, dc between steps
+};
+
+// One active row at one step (derivation: c = f·c_prev + i·g, h = o·tanh(c)):
+//   dh = dh_next + d_out      dc = dc_next + dh·o·(1 − tanh²c)
+//   di = dc·g·i(1−i)   df = dc·c_prev·f(1−f)   dg = dc·i(1−g²)   do = dh·tanh(c)·o(1−o)
+//   dc_prev = dc·f    (dh_prev comes from the GEMM dgates · W_hh after this loop)
+template <class T>
+inline void cell_backward(int64_t H, const T* __restrict g, const T* __restrict c, const T* __restrict c_prev,
+                          const T* __restrict dh_next, const T* dc_next, const T* __restrict d_out,
+                          T* __restrict dg, T* dc_prev) {
+  for (int64_t j = 0; j < H; ++j) {
+    T i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
+    T tc = tanh_act(c[j]);
+    T dh = dh_next[j] + (d_out ? d_out[j] : T(0));
+    T dc = dc_next[j] + dh * o * (T(1) - tc * tc);
+    dg[j] = dc * gg * i * (T(1) - i);
+    dg[H + j] = dc * c_prev[j] * f * (T(1) - f);
+    dg[2 * H + j] = dc * i * (T(1) - gg * gg);
+    dg[3 * H + j] = dh * tc * o * (T(1) - o);
+    dc_prev[j] = dc * f;  // may alias dc_next: read above, same element
+  }
+}
+
+template <class T>
+void backward_step(const Dims& d, int64_t t, const BackwardArgs<T>& a, T* dgates) {
+  const int64_t H = d.H, G = d.G();
+#pragma omp parallel for schedule(static) if (opu::worth_parallel(d.B * G))
+  for (int64_t b = 0; b < d.B; ++b) {
+    int64_t row = b * d.S + t;
+    T* dg = dgates + row * G;
+    if (!active(a.lengths, b, t)) {
+      std::fill_n(dg, G, T(0));
+      continue;
+    }
+    // At a row's last real step the adjoints come from h_n, c_n; before it,
+    // from the carries that the later step left in dh0, dc0.
+    bool last = !active(a.lengths, b, t + 1) || t + 1 == d.S;
+    const T* dh_next = last ? a.d_hn + b * H : a.dh0 + b * H;
+    const T* dc_next = last ? a.d_cn + b * H : a.dc0 + b * H;
+    const T* c = a.cells + row * H;
+    const T* c_prev = t == 0 ? a.c0 + b * H : c - H;
+    const T* d_out = a.d_output ? a.d_output + row * H : nullptr;
+    cell_backward<T>(H, a.gates + row * G, c, c_prev, dh_next, dc_next, d_out, dg, a.dc0 + b * H);
+  }
+}
+
+// db (4H) = column sums of dgates (B·S,4H).
+template <class T>
+void bias_grad(const Dims& d, const T* dgates, T* db) {
+  constexpr int64_t kCols = 64;
+  const int64_t rows = d.B * d.S, G = d.G();
+#pragma omp parallel for schedule(static) if (opu::worth_parallel(rows * G))
+  for (int64_t j0 = 0; j0 < G; j0 += kCols) {
+    int64_t n = std::min(kCols, G - j0);
+    T acc[kCols] = {};
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < n; ++j) acc[j] += dgates[r * G + j0 + j];
+    std::copy_n(acc, n, db + j0);
+  }
+}
+
+// dst (cols,rows) = srcᵀ, src (rows,cols); 32x32 tiles.
+template <class T>
+void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
+  constexpr int64_t kTile = 32;
+#pragma omp parallel for schedule(static) if (opu::worth_parallel(rows * cols))
+  for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+    for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+      for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c)
+        for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r) dst[c * rows + r] = src[r * cols + c];
+}
+
+// h_prev (B,S,H): h0 at t = 0, output[:,t-1] after, so that dW_hh is one GEMM.
+template <class T>
+void gather_h_prev(const Dims& d, const T* h0, const T* output, T* h_prev) {
+  const int64_t H = d.H;
+#pragma omp parallel for schedule(static) if (opu::worth_parallel(d.B * d.S * H))
+  for (int64_t b = 0; b < d.B; ++b) {
+    std::copy_n(h0 + b * H, H, h_prev + b * d.S * H);
+    std::copy_n(output + b * d.S * H, (d.S - 1) * H, h_prev + (b * d.S + 1) * H);
+  }
+}
+
+template <class T>
+void lstm_backward(const BackwardPlan& p, const BackwardArgs<T>& a) {
+  const Dims& d = p.d;
+  const int64_t H = d.H, G = d.G();
+  T* dgates = reinterpret_cast<T*>(p.scratch.get());  // (B,S,4H)
+  T* dgates_t = dgates + d.B * d.S * G;               // (4H,B·S)
+  T* h_prev = dgates_t + d.B * d.S * G;               // (B,S,H)
+  int64_t steps = steps_taken(a.lengths, d.B, d.S);
+  zero_steps(dgates, d, G, steps);
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    backward_step(d, t, a, dgates);
+    p.dh_prev.run(dgates + t * G, a.w_hh, a.dh0);  // dh_{t-1} for every row
+  }
+  for (int64_t b = 0; b < d.B; ++b)  // rows that never ran pass the adjoints through
+    if (a.lengths && a.lengths[b] == 0) {
+      std::copy_n(a.d_hn + b * H, H, a.dh0 + b * H);
+      std::copy_n(a.d_cn + b * H, H, a.dc0 + b * H);
+    }
+  if (d.S > 1) gather_h_prev(d, a.h0, a.output, h_prev);
+  p.dx.run(dgates, a.w_ih, a.dx);
+  bias_grad(d, dgates, a.db);
+  transpose(dgates, d.B * d.S, G, dgates_t);
+  p.dw_ih.run(dgates_t, a.x, a.dw_ih);
+  p.dw_hh.run(dgates_t, d.S > 1 ? h_prev : a.h0, a.dw_hh);
+}
+
+}  // namespace loom::lstm
