@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "graph/errors.hpp"
 #include "graph/executor.hpp"
 
 namespace loom {
@@ -35,7 +36,7 @@ class BasicPlanCache {
     }
     ++misses_;
     std::unique_ptr<T> made = make();
-    LOOM_ASSERT(made != nullptr, "plan cache: the factory for '" + signature + "' returned nothing");
+    if (!made) throw GraphError("plan cache: the factory for '" + signature + "' returned nothing");
     return *entries_.emplace(signature, std::move(made)).first->second;
   }
 

@@ -80,7 +80,7 @@ void fused_typed(const KernelCtx& c, const FusedState& s) {
   T* y = c.out[0].ptr<T>();
   const int64_t n = c.out[0].numel(), blocks = (n + kBlock - 1) / kBlock;
   static const Attrs kNone;
-#pragma omp parallel if (opu::worth_parallel(n * n_instr))
+#pragma omp parallel if (opu::worth_parallel(n))
   {
     alignas(64) T scratch[kMaxOperands][kBlock];
     const T* operand[kMaxOperands];
