@@ -1,2 +1,108 @@
+// The `loom` command: `loom <command> [options]`. This file only dispatches:
+// each command lives in tools/cmd_<name>.cpp (see tools/commands.hpp).
+// User ops are linked in here: a program that wants its own ops available to
+// `loom gradcheck --op NAME` calls their register function at start-up, as
+// this one does for the swish example (models/examples/swish_op.hpp).
 #include <cstdio>
-int main() { std::puts("loom"); return 0; }
+#include <exception>
+#include <iostream>
+
+#include "models/examples/swish_op.hpp"
+#include "tools/commands.hpp"
+
+namespace loom::cli {
+namespace po = boost::program_options;
+
+namespace {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"gradcheck", "check ops' analytic gradients against finite differences (f64)", run_gradcheck},
+      {"explain", "compile a demo training graph and print its plan (and DOT)", run_explain},
+  };
+  return table;
+}
+
+void print_usage(std::ostream& os) {
+  os << "usage: loom <command> [options]\n"
+        "       loom <command> --help     options of one command, with their defaults\n"
+        "       loom --help               this message\n\n"
+        "commands:\n";
+  for (const Command& c : commands()) {
+    std::string name(c.name);
+    name.resize(12, ' ');
+    os << "  " << name << c.summary << "\n";
+  }
+  os << "\nexit status: 0 success, 1 a check failed or an error occurred, 2 bad command line\n";
+}
+
+const Command* find_command(std::string_view name) {
+  for (const Command& c : commands())
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+void print_command_help(std::ostream& os, std::string_view command, std::string_view description,
+                        const po::options_description& options) {
+  os << "usage: loom " << command << " [options]\n\n" << description << "\n\n" << options << "\n";
+}
+
+bool parse_command_line(const Args& args, std::string_view command, std::string_view description,
+                        const po::options_description& options, po::variables_map& vm) {
+  // Words that are not options are collected here and refused, so that
+  // `loom gradcheck swish` says what is wrong instead of being ignored.
+  po::options_description with_stray;
+  with_stray.add(options).add_options()("stray-arguments", po::value<std::vector<std::string>>());
+  po::positional_options_description stray;
+  stray.add("stray-arguments", -1);
+  std::string error;
+  try {
+    po::store(po::command_line_parser(args).options(with_stray).positional(stray).run(), vm);
+    po::notify(vm);
+    if (vm.count("stray-arguments"))
+      error = "unexpected argument '" + vm["stray-arguments"].as<std::vector<std::string>>().front() +
+              "' (options start with --)";
+  } catch (const po::error& e) {
+    error = e.what();
+  }
+  if (error.empty()) return true;
+  std::cerr << "loom " << command << ": " << error << "\n\n";
+  print_command_help(std::cerr, command, description, options);
+  return false;
+}
+
+int main_dispatch(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "loom: no command given\n\n";
+    print_usage(std::cerr);
+    return kExitUsage;
+  }
+  std::string_view first = argv[1];
+  if (first == "help" && argc > 2) first = argv[2];  // `loom help explain` = `loom explain --help`
+  else if (first == "-h" || first == "--help" || first == "help") {
+    print_usage(std::cout);
+    return kExitOk;
+  }
+  const Command* command = find_command(first);
+  if (!command) {
+    std::cerr << "loom: unknown command '" << first << "'\n\n";
+    print_usage(std::cerr);
+    return kExitUsage;
+  }
+  if (first != argv[1]) return command->run({"--help"});
+  return command->run(Args(argv + 2, argv + argc));
+}
+
+}  // namespace loom::cli
+
+int main(int argc, char** argv) {
+  try {
+    loom::examples::register_swish();
+    return loom::cli::main_dispatch(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "loom: error: %s\n", e.what());
+    return loom::cli::kExitFailure;
+  }
+}

@@ -1,0 +1,161 @@
+// The `loom` command, run as a user would: $LOOM_BIN (set by CMake for every
+// test) with real arguments, checking exit status and output. The expected
+// set of gradcheck lines comes from this process's registry, which holds the
+// same built-in ops plus swish, the user op loom links in at start-up.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "graph/op_def.hpp"
+#include "models/examples/swish_op.hpp"
+#include "tests/support/op_test.hpp"
+
+namespace loom {
+namespace {
+
+struct LoomRun {
+  int status = -1;     // exit status
+  std::string output;  // stdout and stderr together
+};
+
+LoomRun loom(const std::string& args) {
+  const char* bin = std::getenv("LOOM_BIN");
+  if (!bin || !*bin) {
+    ADD_FAILURE() << "LOOM_BIN is not set; run this test through ctest";
+    return {};
+  }
+  std::string command = "'" + std::string(bin) + "' " + args + " 2>&1";
+  LoomRun r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) {
+    ADD_FAILURE() << "cannot run " << command;
+    return r;
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
+  int raw = pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+// "name  OK  max_err=…" -> name; anything else -> "". (No std::regex: g++ 12
+// warns inside it under the sanitizers, and warnings are errors.)
+std::string ok_line_op(const std::string& line) {
+  std::istringstream words(line);
+  std::string name, status, err;
+  if (!(words >> name >> status >> err) || status != "OK" || err.rfind("max_err=", 0) != 0) return {};
+  return name;
+}
+
+bool has_ok_line(const std::string& output, const std::string& op) {
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);)
+    if (ok_line_op(line) == op) return true;
+  return false;
+}
+
+std::set<std::string> differentiable_ops() {
+  examples::register_swish();
+  std::set<std::string> names;
+  for (const OpDef& d : registry().all())
+    if (!d.has(kLeaf) && !d.has(kNonDifferentiable)) names.insert(d.name);
+  return names;
+}
+
+TEST(Cli, HelpListsCommands) {
+  LoomRun r = loom("--help");
+  EXPECT_EQ(r.status, 0) << r.output;
+  for (const char* word : {"usage: loom", "gradcheck", "explain"}) EXPECT_NE(r.output.find(word), std::string::npos) << word;
+}
+
+TEST(Cli, NoCommandOrUnknownCommandFails) {
+  LoomRun none = loom("");
+  EXPECT_NE(none.status, 0);
+  EXPECT_NE(none.output.find("usage: loom"), std::string::npos) << none.output;
+  LoomRun bad = loom("frobnicate");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("unknown command 'frobnicate'"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("usage: loom"), std::string::npos) << bad.output;
+}
+
+TEST(Cli, GradcheckAllPrintsOneOkLinePerDifferentiableOp) {
+  LoomRun r = loom("gradcheck --all");
+  EXPECT_EQ(r.status, 0) << r.output;
+  std::set<std::string> expected = differentiable_ops(), seen;
+  std::istringstream lines(r.output);
+  int ok_lines = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::string op = ok_line_op(line);
+    if (op.empty()) continue;
+    ++ok_lines;
+    EXPECT_TRUE(seen.insert(op).second) << "op listed twice: " << op;
+  }
+  EXPECT_EQ(ok_lines, int(expected.size())) << r.output;
+  EXPECT_EQ(seen, expected) << r.output;
+  EXPECT_TRUE(seen.count("swish")) << "the user op linked into loom is checked too";
+  EXPECT_EQ(r.output.find("FAIL"), std::string::npos) << r.output;
+}
+
+TEST(Cli, GradcheckOneOp) {
+  LoomRun r = loom("gradcheck --op tanh --op swish");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(has_ok_line(r.output, "tanh")) << r.output;
+  EXPECT_TRUE(has_ok_line(r.output, "swish")) << r.output;
+}
+
+TEST(Cli, GradcheckUnknownOpFailsWithMessage) {
+  LoomRun r = loom("gradcheck --op nosuch");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("'nosuch'"), std::string::npos) << r.output;
+}
+
+TEST(Cli, GradcheckRefusesNonDifferentiableOpAndBadUsage) {
+  LoomRun fill = loom("gradcheck --op fill");
+  EXPECT_NE(fill.status, 0);
+  EXPECT_NE(fill.output.find("fill"), std::string::npos) << fill.output;
+  EXPECT_NE(loom("gradcheck").status, 0);
+  EXPECT_NE(loom("gradcheck --all --op tanh").status, 0);
+  EXPECT_NE(loom("gradcheck tanh").status, 0);
+  LoomRun bad = loom("gradcheck --no-such-option");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("--no-such-option"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("usage: loom gradcheck"), std::string::npos) << bad.output;
+}
+
+TEST(Cli, CommandHelpDocumentsOptionsWithDefaults) {
+  LoomRun g = loom("gradcheck --help");
+  EXPECT_EQ(g.status, 0);
+  for (const char* s : {"--op", "--all", "--max-elements N (=64)"}) EXPECT_NE(g.output.find(s), std::string::npos) << s;
+  LoomRun e = loom("explain --help");
+  EXPECT_EQ(e.status, 0);
+  for (const char* s : {"--model NAME (=mlp)", "--batch B (=16)", "--hidden H (=64)", "--dot FILE", "mlp:"})
+    EXPECT_NE(e.output.find(s), std::string::npos) << s << "\n" << e.output;
+}
+
+TEST(Cli, ExplainPrintsPlanAndWritesDot) {
+  std::string dot_path = ::testing::TempDir() + "loom_test_cli_plan.dot";
+  std::remove(dot_path.c_str());
+  LoomRun r = loom("explain --batch 4 --hidden 8 --dot '" + dot_path + "'");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("matmul"), std::string::npos) << r.output;
+  std::ifstream dot(dot_path);
+  std::string text((std::istreambuf_iterator<char>(dot)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("digraph"), std::string::npos) << text;
+  std::remove(dot_path.c_str());
+}
+
+TEST(Cli, ExplainRefusesUnknownModel) {
+  LoomRun r = loom("explain --model nosuch");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("nosuch"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("mlp"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace loom
