@@ -93,8 +93,7 @@ NAMES = words("""
     James Emma Lucy Carlos Juan Pedro Sofia Elena Daniel George Susan Alice Tom
 """)
 
-# Adjectives; a few take the comparative with -er in make_corpus.py only if
-# listed in SHORT_ADJECTIVES.
+# Adjectives (attributive before the noun, or after a form of "be").
 ADJECTIVES = words("""
     big small large little tall short long old young new good bad happy sad angry
     tired hungry thirsty rich poor beautiful ugly pretty strong weak fast slow hot
