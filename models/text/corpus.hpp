@@ -1,0 +1,36 @@
+// Parallel corpora: reading `source<TAB>target` files and turning them into
+// token ids. Errors name the file and line ("data/x.tsv:12: missing tab").
+// Blank lines are skipped; a trailing '\r' (CRLF files) is dropped.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/text/vocabulary.hpp"
+
+namespace loom::text {
+
+struct TextPair {
+  std::string source, target;
+  int64_t line = 0;  // 1-based line in the file it came from
+};
+
+// Throws TextError naming path:line for: an unreadable file, a line without a
+// tab or with more than one, an empty (or all-blank) side, invalid UTF-8.
+std::vector<TextPair> read_tsv(const std::string& path);
+void write_tsv(const std::string& path, const std::vector<TextPair>& pairs);
+
+// Token ids of one pair, without any reserved token: the batcher adds <eos>
+// to sources and <bos>/<eos> to targets.
+struct EncodedPair {
+  std::vector<int32_t> source, target;
+};
+
+struct TokenizedCorpus {
+  std::vector<std::vector<std::string>> sources, targets;
+};
+TokenizedCorpus tokenize_pairs(const std::vector<TextPair>& pairs);
+std::vector<EncodedPair> encode_pairs(const TokenizedCorpus& corpus, const Vocabulary& source_vocab,
+                                      const Vocabulary& target_vocab);
+
+}  // namespace loom::text
