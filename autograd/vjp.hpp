@@ -15,8 +15,10 @@ class VjpCtx {
   VjpCtx(Graph& g, NodeId node, std::vector<std::optional<Var>> douts, std::vector<bool> needs);
 
   Graph& graph() { return *g_; }
+  // Valid only until the next node is built.
   const Node& node() const { return g_->node(id_); }
-  const Attrs& attrs() const { return node().attrs; }
+  // A copy: building a node (even dout()'s zeros) moves the graph's storage.
+  Attrs attrs() const { return node().attrs; }
   int num_inputs() const { return int(node().inputs.size()); }
   int num_outputs() const { return int(node().outputs.size()); }
 

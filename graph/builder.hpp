@@ -14,8 +14,9 @@ struct Var {
   Graph* graph = nullptr;
   Value value;
 
-  const TensorType& type() const { return graph->type(value); }
-  const Shape& shape() const { return type().shape; }
+  // Copies, not references: building any node may move the graph's storage.
+  TensorType type() const { return graph->type(value); }
+  Shape shape() const { return type().shape; }
   DType dtype() const { return type().dtype; }
   int rank() const { return shape().rank(); }
   int64_t dim(int axis) const { return shape().dim(axis); }

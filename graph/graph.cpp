@@ -9,15 +9,14 @@ namespace loom {
 std::string SourceSite::str() const {
   if (file.empty()) return "(unknown site)";
   // Keep the path from the project's top folder, not the builder's disk layout.
-  std::string f = file;
+  std::string_view root = LOOM_SOURCE_DIR;  // set by CMake, ends with '/'
+  if (file.starts_with(root)) return file.substr(root.size()) + ":" + std::to_string(line);
+  size_t cut = std::string::npos;
   for (const char* top : {"/models/", "/tests/", "/tools/", "/ops/", "/graph/", "/autograd/", "/optim/", "/bench/"}) {
-    auto pos = f.rfind(top);
-    if (pos != std::string::npos) {
-      f = f.substr(pos + 1);
-      break;
-    }
+    size_t pos = file.rfind(top);
+    if (pos != std::string::npos && (cut == std::string::npos || pos > cut)) cut = pos;
   }
-  return f + ":" + std::to_string(line);
+  return (cut == std::string::npos ? file : file.substr(cut + 1)) + ":" + std::to_string(line);
 }
 
 static SourceSite site_of(const std::source_location& w) { return {w.file_name(), uint32_t(w.line())}; }

@@ -76,7 +76,7 @@ void binary_forward_typed(const KernelCtx& c) {
   const Shape& ys = Y.shape();
   int rank = ys.rank();
   int64_t inner = rank ? ys[rank - 1] : 1, rows = inner ? n / inner : 0;
-  std::vector<int64_t> sa = opu::broadcast_strides(A.shape(), ys), sb = opu::broadcast_strides(B.shape(), ys);
+  std::array<int64_t, kMaxRank> sa = opu::broadcast_strides(A.shape(), ys), sb = opu::broadcast_strides(B.shape(), ys);
   int64_t ia = rank ? sa[size_t(rank - 1)] : 1, ib = rank ? sb[size_t(rank - 1)] : 1;
 #pragma omp parallel for schedule(static) if (opu::worth_parallel(n))
   for (int64_t r = 0; r < rows; ++r) {

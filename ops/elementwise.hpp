@@ -23,14 +23,24 @@ Var zeros_like(Var x);
 }  // namespace loom::ops
 
 namespace loom {
-inline Var operator+(Var a, Var b) { return ops::add(a, b); }
-inline Var operator-(Var a, Var b) { return ops::sub(a, b); }
-inline Var operator*(Var a, Var b) { return ops::mul(a, b); }
-inline Var operator/(Var a, Var b) { return ops::div(a, b); }
-inline Var operator-(Var a) { return ops::neg(a); }
-inline Var operator*(Var a, double s) { return ops::mul(a, scalar_like(a, s)); }
-inline Var operator*(double s, Var a) { return ops::mul(a, scalar_like(a, s)); }
-inline Var operator+(Var a, double s) { return ops::add(a, scalar_like(a, s)); }
-inline Var operator-(Var a, double s) { return ops::sub(a, scalar_like(a, s)); }
-inline Var operator/(Var a, double s) { return ops::div(a, scalar_like(a, s)); }
+
+// A Var plus the line where an operator was written: the conversion's default
+// argument is evaluated at the caller, so `a + b` errors name the model line.
+struct VarAt {
+  VarAt(Var v, std::source_location where = std::source_location::current()) : var(v), where(where) {}
+  Var var;
+  std::source_location where;
+};
+
+inline Var operator+(VarAt a, Var b) { return ops::add(a.var, b, a.where); }
+inline Var operator-(VarAt a, Var b) { return ops::sub(a.var, b, a.where); }
+inline Var operator*(VarAt a, Var b) { return ops::mul(a.var, b, a.where); }
+inline Var operator/(VarAt a, Var b) { return ops::div(a.var, b, a.where); }
+inline Var operator-(VarAt a) { return ops::neg(a.var, a.where); }
+inline Var operator*(VarAt a, double s) { return ops::mul(a.var, scalar_like(a.var, s), a.where); }
+inline Var operator*(double s, VarAt a) { return ops::mul(a.var, scalar_like(a.var, s), a.where); }
+inline Var operator+(VarAt a, double s) { return ops::add(a.var, scalar_like(a.var, s), a.where); }
+inline Var operator-(VarAt a, double s) { return ops::sub(a.var, scalar_like(a.var, s), a.where); }
+inline Var operator/(VarAt a, double s) { return ops::div(a.var, scalar_like(a.var, s), a.where); }
+
 }  // namespace loom

@@ -25,11 +25,15 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   return out;
 }
 
-std::vector<int64_t> broadcast_strides(const Shape& from, const Shape& to) {
-  std::vector<int64_t> s(size_t(to.rank()), 0);
-  std::vector<int64_t> fs = from.strides();
+// Computed on the stack: kernels call this on every run.
+std::array<int64_t, kMaxRank> broadcast_strides(const Shape& from, const Shape& to) {
+  std::array<int64_t, kMaxRank> s{};
   int lead = to.rank() - from.rank();
-  for (int i = 0; i < from.rank(); ++i) s[size_t(i + lead)] = from[i] == 1 ? 0 : fs[size_t(i)];
+  int64_t stride = 1;
+  for (int i = from.rank() - 1; i >= 0; --i) {
+    s[size_t(i + lead)] = from[i] == 1 ? 0 : stride;
+    stride *= from[i];
+  }
   return s;
 }
 

@@ -1,6 +1,7 @@
 // Small helpers shared by op definitions: dtype dispatch, common shape rules,
 // OpenMP grain control. Op files include this; nothing outside ops/ should.
 #pragma once
+#include <array>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,6 @@ inline bool worth_parallel(int64_t work) { return work >= kParallelGrain; }
 
 // Element strides of `from` broadcast to `to` (0 along stretched axes), padded
 // on the left to to.rank().
-std::vector<int64_t> broadcast_strides(const Shape& from, const Shape& to);
+std::array<int64_t, kMaxRank> broadcast_strides(const Shape& from, const Shape& to);
 
 }  // namespace loom::opu

@@ -1,5 +1,5 @@
-// Softmax and log-softmax over one axis, with an optional mask of the same
-// shape as x (nonzero = keep). Masked positions get probability 0; a row
+// Softmax and log-softmax over one axis, with an optional mask that
+// broadcasts to x (nonzero = keep), e.g. (B,1,S) against scores (B,T,S). Masked positions get probability 0; a row
 // with every position masked gives zeros, never NaN.
 #pragma once
 #include <optional>

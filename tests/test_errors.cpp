@@ -45,11 +45,8 @@ TEST(Errors, BadAddNamesNodeOpShapesAndSourceLine) {
   EXPECT_EQ(g.size(), 2u) << "a failed node must not be added";
 }
 
-// The operator form should point at the user's line too. Disabled: the
-// operators in ops/elementwise.hpp cannot take a defaulted source_location,
-// so the site recorded is the header. (A fix: take the left operand as a type
-// implicitly converted from Var whose constructor captures the location.)
-TEST(Errors, DISABLED_OperatorFormReportsCallerLine) {
+// The operator form points at the user's line too (through VarAt).
+TEST(Errors, OperatorFormReportsCallerLine) {
   Graph g;
   Var a = input(g, "a", {DType::F32, {2, 3}});
   Var b = input(g, "b", {DType::F32, {4, 5}});
