@@ -56,6 +56,8 @@ Plan lower(Program program, const CompileOptions& options) {
     plan.buffers[b].last_step = INT32_MAX;
     plan.output_buffers.push_back(b);
   }
+  for (Buffer& b : plan.buffers)
+    if (b.arena == Arena::Transient && b.last_step < b.first_step) b.last_step = b.first_step;  // never read
   for (const Buffer& b : plan.buffers)
     if (b.arena == Arena::Transient) plan.naive_transient_bytes += (b.bytes + kAlignment - 1) / kAlignment * kAlignment;
   return plan;

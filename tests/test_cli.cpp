@@ -150,6 +150,22 @@ TEST(Cli, ExplainPrintsPlanAndWritesDot) {
   std::remove(dot_path.c_str());
 }
 
+// The acceptance check: an LSTM graph with its backward shows fused
+// steps and a transient arena smaller than the naive sum, and the optimised
+// plan agrees with the unoptimised graph.
+TEST(Cli, ExplainLstmShowsFusionArenaSavingAndVerifies) {
+  LoomRun r = loom("explain --model lstm --batch 8 --length 6 --hidden 16 --verify");
+  EXPECT_EQ(r.status, 0) << r.output;
+  for (const char* word : {"lstm_sequence_grad", "fused_elementwise", "plans agree"})
+    EXPECT_NE(r.output.find(word), std::string::npos) << word << "\n" << r.output;
+  size_t at = r.output.find("transient arena ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  size_t open = r.output.find("(naive ", at), pct = r.output.find("%)", at);
+  ASSERT_NE(pct, std::string::npos);
+  std::string percent = r.output.substr(r.output.rfind(' ', pct) + 1, pct - r.output.rfind(' ', pct) - 1);
+  EXPECT_LT(std::stoi(percent), 100) << r.output.substr(at, pct - at) << " open=" << open;
+}
+
 TEST(Cli, ExplainRefusesUnknownModel) {
   LoomRun r = loom("explain --model nosuch");
   EXPECT_NE(r.status, 0);
