@@ -14,7 +14,7 @@ mkdir -p out
 echo "== loom gradcheck --all"
 ./build/loom gradcheck --all | tee out/gradcheck.txt
 
-echo "== loom explain --model mlp"
-./build/loom explain --model mlp --dot out/plan.dot | tee out/plan.txt
+echo "== loom explain --model lstm --verify"
+./build/loom explain --model lstm --verify --dot out/plan.dot | tee out/plan.txt
 dot -Tsvg out/plan.dot -o out/plan.svg
 echo "wrote out/gradcheck.txt, out/plan.txt, out/plan.dot, out/plan.svg"
