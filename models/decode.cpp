@@ -102,7 +102,8 @@ std::unique_ptr<Executor> Decoder::make_step_plan(int64_t K, int64_t S) {
   Var x = model_->embed(prev, "tgt", p);  // (K,E)
   std::vector<Value> fetch(1);
   for (int64_t k = 0; k < cfg.layers; ++k) {
-    ops::LstmState st{input(g, layer_name('h', k), {cfg.dtype, {K, H}}), input(g, layer_name('c', k), {cfg.dtype, {K, H}})};
+    ops::LstmState st{input(g, layer_name('h', k), {cfg.dtype, {K, H}}),
+                      input(g, layer_name('c', k), {cfg.dtype, {K, H}})};
     Seq2Seq::LstmWeights w = model_->lstm_weights(p, "decoder", k);
     st = ops::lstm_cell(x, st, w.w_ih, w.w_hh, w.b_ih, w.b_hh);
     x = st.h;  // (K,H)

@@ -293,7 +293,9 @@ std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_
   Graph g;
   BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
   ParameterSource p = parameter_source(g);
-  DropoutSites drop(config_.dropout, mix_seed(config_.seed ^ mix_seed(uint64_t(B) << 40 ^ uint64_t(S) << 20 ^ uint64_t(T))));
+  // Masks differ between shapes and follow the model seed.
+  const uint64_t shape_bits = uint64_t(B) << 40 ^ uint64_t(S) << 20 ^ uint64_t(T);
+  DropoutSites drop(config_.dropout, mix_seed(config_.seed ^ mix_seed(shape_bits)));
   Forward f = build_forward(in, p, drop, config_.label_smoothing);
   const auto& entries = params_.entries();
   std::vector<Var> wrt;
