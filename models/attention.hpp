@@ -1,0 +1,62 @@
+// Attention as a pluggable layer (MODEL.md, Attention). A layer turns decoder
+// outputs d (B,T,H) and encoder outputs e (B,S,H) into scores (B,T,S), takes a
+// softmax over the source positions with padded positions excluded, and
+// returns the weights and the context c_t = Σ_s α_ts e_s. Layers are built
+// from graph ops alone, so autograd and the compiler handle them; their
+// parameters are named "attention.*" and requested through the inputs'
+// `parameter` callback, so one build function serves training graphs,
+// decoding graphs and gradient checks. A registry maps names to factories:
+// the built-ins are none, dot, scaled-dot, cosine, general and additive;
+// a user adds one with register_attention (models/examples/bilinear_attention).
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "graph/builder.hpp"
+
+namespace loom::models {
+
+// Returns the Var for the parameter `name` of shape `shape` (a parameter node
+// in a model graph, an input in a gradient check).
+using ParameterSource = std::function<Var(const std::string& name, const Shape& shape)>;
+
+struct AttentionInputs {
+  Var decoder;   // (B,T,H) decoder outputs d_t
+  Var encoder;   // (B,S,H) encoder outputs e_s; zero at padded positions
+  Var mask;      // (B,1,S) float, 1 = real source token, 0 = padding
+  int64_t hidden = 0;           // H
+  ParameterSource parameter;    // names must start with "attention."
+};
+
+struct AttentionOutput {
+  Var context;  // (B,T,H); left empty (graph == nullptr) by a layer without context
+  Var weights;  // (B,T,S); rows sum to 1 over real positions, 0 on padding
+};
+
+class Attention {
+ public:
+  virtual ~Attention() = default;
+  virtual std::string name() const = 0;
+  virtual AttentionOutput build(Graph& g, const AttentionInputs& in) const = 0;
+};
+
+// The shared tail of every scoring layer: weights = softmax(scores) over S
+// with the mask, context = weights · e (a batched matmul).
+// scores: (B,T,S)  mask: (B,1,S)  encoder: (B,S,H)
+AttentionOutput attend(Var scores, const AttentionInputs& in);
+
+using AttentionFactory = std::function<std::unique_ptr<Attention>()>;
+
+// Adds a layer under `name`; throws std::invalid_argument if the name is taken
+// or empty.
+void register_attention(const std::string& name, AttentionFactory factory);
+bool has_attention(std::string_view name);
+// Throws std::invalid_argument naming the unknown layer and every known one.
+std::unique_ptr<Attention> make_attention(std::string_view name);
+// Registered names, sorted.
+std::vector<std::string> attention_names();
+
+}  // namespace loom::models

@@ -1,0 +1,157 @@
+// The flagship model (/work/shared/MODEL.md): embeddings -> L-layer LSTM
+// encoder -> L-layer LSTM decoder started from the encoder's final states ->
+// a pluggable attention layer -> linear output over [d_t ; c_t] -> masked
+// cross-entropy. Seq2Seq owns the ParameterStore (names and shapes exactly as
+// MODEL.md fixes them) and one compiled plan per batch shape (B,S,T); a warm
+// training step allocates nothing. The graph-building pieces are public so
+// decoding (models/decode.*) and tests assemble other graphs from the same
+// parameters.
+// Dims: B batch, S source length, T target length, E embed, H hidden,
+// L layers, Vs/Vt vocabularies.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "graph/parameters.hpp"
+#include "graph/plan_cache.hpp"
+#include "models/attention.hpp"
+#include "models/text/batcher.hpp"
+#include "ops/lstm.hpp"
+
+namespace loom::models {
+
+struct Seq2SeqConfig {
+  int64_t src_vocab = 0, tgt_vocab = 0;  // Vs, Vt (the four reserved ids included)
+  int64_t embed = 128;                   // E
+  int64_t hidden = 256;                  // H
+  int64_t layers = 1;                    // L
+  std::string attention = "dot";         // a registered attention layer
+  double dropout = 0.0;                  // on embeddings and LSTM outputs, training graphs only
+  double label_smoothing = 0.0;          // training loss only; evaluation reports plain NLL
+  DType dtype = DType::F32;              // F64 for gradient checks
+  uint64_t seed = 1;                     // dropout masks derive from it
+};
+
+// Graph inputs of one padded batch. Names: "source", "source_lengths",
+// "source_mask", "target_input", "target_output", "target_lengths".
+struct BatchInputs {
+  Var source;          // i32 (B,S)
+  Var source_lengths;  // i32 (B)
+  Var source_mask;     // float (B,1,S): 1 = real token, 0 = padding
+  Var target_input;    // i32 (B,T): <bos> y1..ym <pad>..
+  Var target_output;   // i32 (B,T): y1..ym <eos> <pad>..
+  Var target_lengths;  // i32 (B): non-pad entries of target_output
+};
+BatchInputs declare_batch_inputs(Graph& g, int64_t B, int64_t S, int64_t T, DType dtype);
+
+// The host-computed inputs: mask (B,1,S) from source_lengths and
+// target_lengths (B) from target_output. Writes into tensors of the right
+// type (no allocation).
+void fill_mask_and_lengths(const text::Batch& batch, Tensor& source_mask, Tensor& target_lengths);
+// Every input of declare_batch_inputs, by name (tests, gradient checks).
+std::vector<std::pair<std::string, Tensor>> batch_feeds(const text::Batch& batch, DType dtype);
+
+// Dropout in training graphs: each call site gets its own seed, derived from
+// a base, so a graph built twice draws the same masks. p = 0 adds no node.
+class DropoutSites {
+ public:
+  DropoutSites(double p = 0.0, uint64_t base_seed = 0) : p_(p), base_(base_seed) {}
+  Var apply(Var x);
+
+ private:
+  double p_;
+  uint64_t base_;
+  uint64_t next_site_ = 0;
+};
+
+struct EvalResult {
+  double loss_sum = 0;  // Σ of -log p(target) over non-pad target tokens
+  int64_t tokens = 0;   // non-pad target tokens
+  int64_t correct = 0;  // tokens whose argmax logit is the target
+  double loss() const { return tokens ? loss_sum / double(tokens) : 0.0; }
+  double accuracy() const { return tokens ? double(correct) / double(tokens) : 0.0; }
+  EvalResult& operator+=(const EvalResult& o);
+};
+
+class Seq2Seq {
+ public:
+  // Declares every parameter (zero-filled); throws std::invalid_argument for
+  // a bad config or an unknown attention name.
+  explicit Seq2Seq(Seq2SeqConfig config);
+  ~Seq2Seq();
+  Seq2Seq(const Seq2Seq&) = delete;
+  Seq2Seq& operator=(const Seq2Seq&) = delete;
+
+  const Seq2SeqConfig& config() const { return config_; }
+  const Attention& attention() const { return *attention_; }
+  bool has_context() const { return has_context_; }
+  ParameterStore& params() { return params_; }
+  const ParameterStore& params() const { return params_; }
+
+  // Uniform(-0.1, 0.1) for every parameter, in declaration order.
+  void init_parameters(uint64_t seed);
+
+  // Forward + backward on one batch (dropout on, label smoothing on); writes
+  // every parameter's gradient into params().grad(name) and returns the mean
+  // loss over non-pad target tokens.
+  double train_step_gradients(const text::Batch& batch);
+  // Forward only, no dropout, no label smoothing.
+  EvalResult evaluate_batch(const text::Batch& batch);
+  // Forward only: logits (B,T,Vt) with teacher forcing, no dropout.
+  Tensor logits(const text::Batch& batch);
+  // Compiled plans held (training and evaluation).
+  size_t cached_plans() const;
+
+  // ---- graph-building blocks (shared with decoding and tests) ----
+  // Parameter nodes of g for this model's store (one node per name per graph).
+  ParameterSource parameter_source(Graph& g) const;
+  struct Encoded {
+    Var outputs;                          // (B,S,H) top layer, zero at padding
+    std::vector<ops::LstmState> states;   // per layer, after each row's last real token
+  };
+  struct LstmWeights {
+    Var w_ih, w_hh, b_ih, b_hh;
+  };
+  // side: "encoder" or "decoder".
+  LstmWeights lstm_weights(const ParameterSource& p, const std::string& side, int64_t layer) const;
+  // ids (B,N) i32 -> (B,N,E); side: "src" or "tgt".
+  Var embed(Var ids, const std::string& side, const ParameterSource& p) const;
+  Encoded build_encoder(Var source, Var lengths, const ParameterSource& p, DropoutSites& drop) const;
+  // Teacher-forced decoder: (B,T,H) outputs of the top layer.
+  Var build_decoder(Var target_input, Var target_lengths, const std::vector<ops::LstmState>& initial,
+                    const ParameterSource& p, DropoutSites& drop) const;
+  AttentionOutput build_attention(Var decoder, Var encoder, Var mask, const ParameterSource& p) const;
+  // z = out.weight · [d ; c] + out.bias: (B,T,H) -> (B,T,Vt).
+  Var build_logits(Var decoder, const AttentionOutput& attention, const ParameterSource& p) const;
+
+  struct Forward {
+    Var logits;   // (B·T, Vt)
+    Var loss;     // scalar: mean over non-pad target tokens
+    AttentionOutput attention;
+  };
+  Forward build_forward(const BatchInputs& in, const ParameterSource& p, DropoutSites& drop,
+                        double label_smoothing) const;
+
+ private:
+  struct TrainEntry;
+  struct EvalEntry;
+  void declare_parameters();
+  std::vector<std::pair<std::string, Shape>> discover_attention_parameters();
+  std::unique_ptr<TrainEntry> make_train_entry(int64_t B, int64_t S, int64_t T);
+  std::unique_ptr<EvalEntry> make_eval_entry(int64_t B, int64_t S, int64_t T);
+  EvalEntry& eval_entry(const text::Batch& batch);
+  const std::string& shape_key(const text::Batch& batch);
+
+  Seq2SeqConfig config_;
+  std::unique_ptr<Attention> attention_;
+  bool has_context_ = true;
+  ParameterStore params_;
+  std::unique_ptr<BasicPlanCache<TrainEntry>> train_plans_;
+  std::unique_ptr<BasicPlanCache<EvalEntry>> eval_plans_;
+  std::string key_;  // reused, so a warm step builds no new string
+};
+
+}  // namespace loom::models
