@@ -1,5 +1,6 @@
 #include "graph/executor.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "graph/errors.hpp"
@@ -41,8 +42,13 @@ void Executor::bind_buffers(ExecutorOptions& options) {
     if (b.arena == Arena::Constant) std::memcpy(r.data, g.constant_value(b.value.node).raw(), b.bytes);
     refs_.push_back(r);
   }
+  std::vector<uint32_t> bound_buffers;
   for (auto& [i, target] : options.bound_outputs) {
     uint32_t b = plan_.output_buffers.at(i);
+    if (std::find(bound_buffers.begin(), bound_buffers.end(), b) != bound_buffers.end())
+      throw GraphError("bound output " + std::to_string(i) +
+                       " is the same value as an output bound before it; bind one and copy to the other");
+    bound_buffers.push_back(b);
     if (!(target.type == refs_[b].type))
       throw GraphError("bound output " + std::to_string(i) + " is " + refs_[b].type.str() + " but its target is " +
                        target.type.str());

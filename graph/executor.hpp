@@ -31,6 +31,11 @@ class Executor {
   // Same, from a view.
   void set_input(std::string_view name, const TensorRef& t);
   void run();
+  // Ops that draw random numbers (dropout) key them on the run index, which
+  // counts runs from 0. A trainer sets it to the global step so that a resumed
+  // run draws exactly the masks an uninterrupted one would.
+  void set_run_index(uint64_t index) { run_index_ = index; }
+  uint64_t run_index() const { return run_index_; }
 
   TensorRef output(size_t i) const;
   Tensor fetch(size_t i) const;

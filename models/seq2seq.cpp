@@ -328,6 +328,7 @@ double Seq2Seq::train_step_gradients(const text::Batch& batch) {
                                               : train_plans_->get(key, [&] { return make_train_entry(B, S, T); });
   fill_mask_and_lengths(batch, e.source_mask, e.target_lengths);
   feed_batch(*e.exec, batch, e.source_mask, e.target_lengths);
+  e.exec->set_run_index(dropout_step_++);
   e.exec->run();
   for (auto& [fetch, target] : e.copies) std::memcpy(target.data, e.exec->output(fetch).data, target.type.bytes());
   return scalar_of(e.exec->output(0));

@@ -98,6 +98,9 @@ class Seq2Seq {
   // every parameter's gradient into params().grad(name) and returns the mean
   // loss over non-pad target tokens.
   double train_step_gradients(const text::Batch& batch);
+  // Dropout masks of the next training steps are keyed on this step number
+  // (a trainer passes its global step, so resuming replays the same masks).
+  void set_dropout_step(uint64_t step) { dropout_step_ = step; }
   // Forward only, no dropout, no label smoothing.
   EvalResult evaluate_batch(const text::Batch& batch);
   // Forward only: logits (B,T,Vt) with teacher forcing, no dropout.
@@ -146,6 +149,7 @@ class Seq2Seq {
   const std::string& shape_key(const text::Batch& batch);
 
   Seq2SeqConfig config_;
+  uint64_t dropout_step_ = 0;
   std::unique_ptr<Attention> attention_;
   bool has_context_ = true;
   ParameterStore params_;

@@ -27,10 +27,34 @@ void* counted_alloc(std::size_t n, std::size_t align) {
 }
 }  // namespace
 
+// The replacements pair malloc with free by design; g++ cannot see that
+// through inlining in sanitizer builds and would warn.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t n) { return counted_alloc(n, 0); }
 void* operator new[](std::size_t n) { return counted_alloc(n, 0); }
 void* operator new(std::size_t n, std::align_val_t a) { return counted_alloc(n, std::size_t(a)); }
 void* operator new[](std::size_t n, std::align_val_t a) { return counted_alloc(n, std::size_t(a)); }
+// The nothrow forms too (std::stable_sort uses them), so every new pairs with our delete.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return counted_alloc(n, 0);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  try {
+    return counted_alloc(n, std::size_t(a));
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t& t) noexcept { return operator new(n, a, t); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
@@ -123,6 +147,43 @@ TEST(Executor, BoundOutputOfWrongTypeIsRefused) {
   options.bound_outputs.push_back({0, wrong.ref()});
   ParameterStore params;
   EXPECT_THROW(Executor(compile(g, {y.value}), params, options), GraphError);
+}
+
+// Two fetches of one value share a buffer; binding both would silently keep
+// only the last binding, so it is refused.
+TEST(Executor, BindingOneValueTwiceIsRefused) {
+  Graph g;
+  Var a = input(g, "a", {DType::F32, {3, 4}});
+  Var y = ops::tanh(a);
+  Tensor t1(DType::F32, {3, 4}), t2(DType::F32, {3, 4});
+  ExecutorOptions options;
+  options.bound_outputs = {{0, t1.ref()}, {1, t2.ref()}};
+  ParameterStore params;
+  try {
+    Executor ex(compile(g, {y.value, y.value}), params, options);
+    FAIL() << "expected a GraphError";
+  } catch (const GraphError& e) {
+    EXPECT_NE(std::string(e.what()).find("bound output 1"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Executor, RunIndexCanBeSetForReproducibleRandomness) {
+  Graph g;
+  Var a = input(g, "a", {DType::F32, {64}});
+  Var y = ops::dropout(a, 0.5, 42);
+  ParameterStore params;
+  Executor ex(compile(g, {y.value}), params);
+  Tensor ones(DType::F32, {64});
+  for (int64_t i = 0; i < 64; ++i) ones.set(i, 1.0);
+  ex.set_input("a", ones);
+  ex.set_run_index(7);
+  ex.run();
+  Tensor first = ex.fetch(0);
+  ex.run();  // index 8: another mask
+  EXPECT_NE(test::max_abs_diff(first, ex.fetch(0)), 0.0);
+  ex.set_run_index(7);
+  ex.run();
+  EXPECT_EQ(test::max_abs_diff(first, ex.fetch(0)), 0.0);
 }
 
 TEST(Executor, WrongFeedShapeNamesInputAndBothTypes) {
