@@ -576,3 +576,10 @@ TEST(PyTorchInterop, LoomCheckpointGivesPyTorchLossAndEveryGradient) {
   ASSERT_EQ(run_python("resave --checkpoint " + model + " --out " + dir.file("again")), 0);
   EXPECT_EQ(read_bytes(model), read_bytes(dir.file("again")));
 }
+
+// The script's own self-tests (format, model vs MODEL.md), run here so that
+// ctest covers them without a CMake entry of their own.
+TEST(PyTorchInterop, PythonSelfTestsPass) {
+  if (!python_torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch, or no " << kScript;
+  EXPECT_EQ(std::system("/usr/bin/python3 -m unittest -q tests/python/test_safetensors_interop.py"), 0);
+}
