@@ -36,6 +36,8 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 constexpr const char* kMetadataKey = "__metadata__";
+constexpr int kMaxHeaderDepth = 4;   // {"name": {"shape": [..]}} is depth 3
+constexpr int kMaxMetadataDepth = 64;  // JSON inside metadata strings (loom.config)
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw CheckpointError("checkpoint file '" + path + "': " + what);
@@ -47,6 +49,15 @@ std::string shape_text(std::span<const int64_t> shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
   return s + "]";
+}
+
+// A JSON value for an error message: scalars as they are (cut short), containers
+// by kind only (dumping a hostile, deeply nested value would recurse).
+std::string brief(const nlohmann::json& v) {
+  if (v.is_array()) return "an array of " + std::to_string(v.size()) + " elements";
+  if (v.is_object()) return "an object";
+  std::string s = v.dump();
+  return s.size() > 60 ? s.substr(0, 57) + "..." : s;
 }
 
 // ---- dtypes ----
@@ -168,7 +179,9 @@ json parse_header_json(const std::string& text, const std::string& path) {
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
   size_t duplicate_depth = 0;
-  auto track = [&](int, json::parse_event_t event, json& parsed) {
+  int deepest = 0;
+  auto track = [&](int depth, json::parse_event_t event, json& parsed) {
+    deepest = std::max(deepest, depth);
     if (event == json::parse_event_t::object_start) open_objects.emplace_back();
     if (event == json::parse_event_t::object_end && !open_objects.empty()) open_objects.pop_back();
     if (event == json::parse_event_t::key && !open_objects.empty() && duplicate.empty() &&
@@ -184,6 +197,7 @@ json parse_header_json(const std::string& text, const std::string& path) {
   } catch (const json::exception& e) {
     fail(path, std::string("the header is not valid JSON: ") + e.what());
   }
+  if (deepest > kMaxHeaderDepth) fail(path, "the header nests deeper than any safetensors header");
   if (!duplicate.empty())
     fail(path, duplicate_depth == 1 ? "the header names the tensor '" + duplicate + "' twice"
                                     : "a header entry has the field '" + duplicate + "' twice");
@@ -192,7 +206,7 @@ json parse_header_json(const std::string& text, const std::string& path) {
 }
 
 uint64_t unsigned_field(const json& v, const std::string& path, const std::string& what) {
-  if (!v.is_number_unsigned()) fail(path, what + " is " + v.dump() + ", not a non-negative integer");
+  if (!v.is_number_unsigned()) fail(path, what + " is " + brief(v) + ", not a non-negative integer");
   return v.get<uint64_t>();
 }
 
@@ -206,7 +220,7 @@ void check_entry_fields(const std::string& name, const json& v, const std::strin
 }
 
 const FileDType& entry_dtype(const std::string& name, const json& v, const std::string& path) {
-  if (!v.is_string()) fail(path, "tensor '" + name + "' has a dtype that is not a string: " + v.dump());
+  if (!v.is_string()) fail(path, "tensor '" + name + "' has a dtype that is not a string: " + brief(v));
   const std::string d = v.get<std::string>();
   if (const FileDType* known = find_file_dtype(d)) return *known;
   for (const char* unsupported : kUnsupportedDTypes)
@@ -221,7 +235,7 @@ SafetensorsEntry parse_entry(const std::string& name, const json& v, uint64_t da
   SafetensorsEntry e{name, entry_dtype(name, v["dtype"], path).name, {}, 0, 0};
   const size_t elem = find_file_dtype(e.dtype)->size;
   const json& shape = v["shape"];
-  if (!shape.is_array()) fail(path, "tensor '" + name + "' has a shape that is not an array: " + shape.dump());
+  if (!shape.is_array()) fail(path, "tensor '" + name + "' has a shape that is not an array: " + brief(shape));
   if (shape.size() > size_t(kMaxRank))
     fail(path, "tensor '" + name + "' has rank " + std::to_string(shape.size()) + "; Loom tensors have at most " +
                    std::to_string(kMaxRank) + " dimensions");
@@ -229,12 +243,13 @@ SafetensorsEntry parse_entry(const std::string& name, const json& v, uint64_t da
   for (const json& d : shape) {
     uint64_t dim = unsigned_field(d, path, "a dimension of tensor '" + name + "'");
     if (dim > uint64_t(INT64_MAX) || __builtin_mul_overflow(bytes, dim, &bytes))
-      fail(path, "tensor '" + name + "' has the impossibly large shape " + shape.dump());
+      fail(path, "tensor '" + name + "' has an impossibly large shape (dimension " + std::to_string(e.shape.size()) +
+                     " is " + brief(d) + ")");
     e.shape.push_back(int64_t(dim));
   }
   const json& offsets = v["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2)
-    fail(path, "tensor '" + name + "' has data_offsets " + offsets.dump() + ", not [begin, end]");
+    fail(path, "tensor '" + name + "' has data_offsets " + brief(offsets) + ", not [begin, end]");
   e.begin = unsigned_field(offsets[0], path, "data_offsets[0] of tensor '" + name + "'");
   e.end = unsigned_field(offsets[1], path, "data_offsets[1] of tensor '" + name + "'");
   const std::string range = "[" + std::to_string(e.begin) + "," + std::to_string(e.end) + "]";
@@ -253,7 +268,7 @@ std::map<std::string, std::string> parse_metadata(const json& v, const std::stri
   if (!v.is_object()) fail(path, "__metadata__ is not a JSON object");
   std::map<std::string, std::string> metadata;
   for (const auto& [key, value] : v.items()) {
-    if (!value.is_string()) fail(path, "metadata key '" + key + "' has a value that is not a string: " + value.dump());
+    if (!value.is_string()) fail(path, "metadata key '" + key + "' has a value that is not a string: " + brief(value));
     metadata[key] = value.get<std::string>();
   }
   return metadata;
@@ -465,11 +480,18 @@ constexpr const char* kTargetVocabKey = "loom.target_vocab";
 constexpr const char* kFormatVersionKey = "loom.format_version";
 
 json parse_json_value(const std::string& text, const std::string& path, const std::string& what) {
+  int deepest = 0;
+  json value;
   try {
-    return json::parse(text);
+    value = json::parse(text, [&](int depth, json::parse_event_t, json&) {
+      deepest = std::max(deepest, depth);
+      return true;
+    });
   } catch (const json::exception& e) {
     fail(path, what + " is not valid JSON: " + e.what());
   }
+  if (deepest > kMaxMetadataDepth) fail(path, what + " nests deeper than " + std::to_string(kMaxMetadataDepth) + " levels");
+  return value;
 }
 
 std::vector<std::string> parse_vocab(const std::map<std::string, std::string>& metadata, const char* key,
@@ -480,7 +502,7 @@ std::vector<std::string> parse_vocab(const std::map<std::string, std::string>& m
   if (!tokens.is_array()) fail(path, std::string("metadata ") + key + " is not a JSON array of tokens");
   std::vector<std::string> out;
   for (const json& t : tokens) {
-    if (!t.is_string()) fail(path, std::string("metadata ") + key + " holds a non-string token " + t.dump());
+    if (!t.is_string()) fail(path, std::string("metadata ") + key + " holds a non-string token " + brief(t));
     out.push_back(t.get<std::string>());
   }
   return out;

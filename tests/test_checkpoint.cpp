@@ -245,6 +245,8 @@ std::vector<HostileCase> hostile_cases() {
       {"has the field 'dtype' twice", one(f32 + R"([0,8],"dtype":"F32")", eight)},
       {"metadata key 'k' has a value that is not a string", raw_file(R"({"__metadata__":{"k":1}})")},
       {"__metadata__ is not a JSON object", raw_file(R"({"__metadata__":"x"})")},
+      {"nests deeper", raw_file("{\"a\":" + std::string(200000, '[') + std::string(200000, ']') + "}")},
+      {"value that is not a string: an object", raw_file(R"({"__metadata__":{"k":{"x":1}}})")},
   };
 }
 
@@ -404,6 +406,9 @@ TEST(ModelCheckpoint, ErrorsNameTheProblem) {
                   {{"loom.format_version", "1"}, {"loom.config", "{}"}, {"loom.source_vocab", "[1]"},
                    {"loom.target_vocab", "[]"}});
   expect_error([&] { read_checkpoint_info(dir.file("badvocab")); }, dir.file("badvocab"), "non-string token 1");
+  save_parameters(dir.file("deep"), params,
+                  {{"loom.format_version", "1"}, {"loom.config", std::string(100000, '[') + std::string(100000, ']')}});
+  expect_error([&] { read_checkpoint_info(dir.file("deep")); }, dir.file("deep"), "nests deeper than 64");
   EXPECT_THROW(vocabulary_from_tokens({"<pad>", "<unk>", "<bos>", "<eos>", "a", "a"}), CheckpointError);
   EXPECT_THROW(vocabulary_from_tokens({"<unk>", "<pad>", "<bos>", "<eos>"}), CheckpointError);
 }

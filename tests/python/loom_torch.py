@@ -99,6 +99,8 @@ def read_header(path, blob):
         _fail(path, f"header length {n} is larger than the rest of the file ({len(blob) - 8} bytes)")
     try:
         header = json.loads(blob[8:8 + n].decode("utf-8"), object_pairs_hook=_no_duplicate_keys(path))
+    except RecursionError:
+        _fail(path, "the header nests deeper than any safetensors header")
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         _fail(path, f"the header is not valid JSON: {e}")
     if not isinstance(header, dict):

@@ -86,6 +86,7 @@ class SafetensorsTest(unittest.TestCase):
             "belong to no tensor": raw_file({"a": f32}, b"\0" * 12),
             "fields": raw_file({"a": dict(f32, extra=1)}, b"\0" * 8),
             "object of strings": raw_file({"__metadata__": {"k": 1}}),
+            "nests deeper": struct.pack("<Q", 200008) + b"[" * 100004 + b"]" * 100004,
         }
         for expected, blob in cases.items():
             with self.subTest(expected):
