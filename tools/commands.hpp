@@ -37,5 +37,6 @@ bool parse_command_line(const Args& args, std::string_view command, std::string_
 
 int run_gradcheck(const Args& args);  // tools/cmd_gradcheck.cpp
 int run_explain(const Args& args);    // tools/cmd_explain.cpp
+int run_train(const Args& args);      // tools/cmd_train.cpp
 
 }  // namespace loom::cli

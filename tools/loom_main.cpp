@@ -7,6 +7,7 @@
 #include <exception>
 #include <iostream>
 
+#include "models/examples/bilinear_attention.hpp"
 #include "models/examples/swish_op.hpp"
 #include "tools/commands.hpp"
 
@@ -19,6 +20,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"gradcheck", "check ops' analytic gradients against finite differences (f64)", run_gradcheck},
       {"explain", "compile a demo training graph and print its plan (and DOT)", run_explain},
+      {"train", "train the attention translator on TSV sentence pairs", run_train},
   };
   return table;
 }
@@ -100,6 +102,7 @@ int main_dispatch(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     loom::examples::register_swish();
+    loom::examples::register_tanh_general_attention();
     return loom::cli::main_dispatch(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "loom: error: %s\n", e.what());
