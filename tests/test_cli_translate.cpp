@@ -1,0 +1,276 @@
+// `loom translate` and `loom eval`, run as a user would ($LOOM_BIN, set by
+// CMake). The checkpoint is made here: a small Seq2Seq trained with Adam until
+// it reproduces every pair of data/toy.tsv plus a few longer pairs (so BLEU-4
+// has 4-grams to count), saved with models::save_model into a temp directory.
+// Checks: arguments and stdin lines translate to their targets, greedily and
+// with a beam; --attention draws one cell per (output word, source word);
+// eval reports accuracy 1 and BLEU 100 on the memorised pairs; TSV errors
+// name file:line; bad checkpoints exit 1 naming the file; bad options exit 2.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "models/decode.hpp"
+#include "models/model_io.hpp"
+#include "models/text/corpus.hpp"
+#include "optim/optimizer.hpp"
+#include "tests/support/op_test.hpp"
+
+namespace loom {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+// Longer pairs over the toy vocabulary's words, so the corpus has 4-grams.
+const char* const kLongPairs =
+    "the white cat eats\tel gato blanco come\n"
+    "we go to the black house\tnosotros vamos a la casa negra\n"
+    "they eat in the white house\tellos comen en la casa blanca\n"
+    "the black cats eat\tlos gatos negros comen\n";
+
+// A temp directory holding train.tsv and model.safetensors: a model trained
+// (once per test process) until it translates every training pair exactly.
+struct Trained {
+  fs::path dir;
+  std::string corpus_path, checkpoint;
+  bool memorised = false;
+
+  Trained() {
+    dir = fs::temp_directory_path() / ("loom_cli_translate_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    corpus_path = file("train.tsv");
+    checkpoint = file("model.safetensors");
+    write_text(corpus_path, read_text("data/toy.tsv") + kLongPairs);
+    train_and_save();
+  }
+  ~Trained() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string file(const std::string& name) const { return (dir / name).string(); }
+
+  void train_and_save() {
+    text::TokenizedCorpus corpus = text::tokenize_pairs(text::read_tsv(corpus_path));
+    text::Vocabulary source_vocab = text::Vocabulary::build(corpus.sources);
+    text::Vocabulary target_vocab = text::Vocabulary::build(corpus.targets);
+    std::vector<text::EncodedPair> pairs = text::encode_pairs(corpus, source_vocab, target_vocab);
+    models::Seq2SeqConfig c;
+    c.src_vocab = source_vocab.size(), c.tgt_vocab = target_vocab.size();
+    c.embed = 32, c.hidden = 64, c.attention = "dot";
+    models::Seq2Seq model(c);
+    model.init_parameters(1);
+    auto adam = optim::make_optimizer({.kind = "adam"}, model.params());
+    text::Batcher batcher(pairs, {.batch_size = 32, .bucket_width = 100, .seed = 2});
+    // Epochs in rounds until greedy decoding reproduces every pair.
+    for (int epoch = 0; epoch < 800 && !memorised; ++epoch) {
+      for (const text::Batch& b : batcher.epoch(uint64_t(epoch))) {
+        model.train_step_gradients(b);
+        optim::clip_grad_norm(model.params(), 5.0);
+        adam->step(model.params(), 0.01);
+      }
+      if (epoch % 25 == 24) memorised = reproduces(model, pairs);
+    }
+    models::save_model(checkpoint, model, source_vocab, target_vocab);
+  }
+
+  static bool reproduces(models::Seq2Seq& model, const std::vector<text::EncodedPair>& pairs) {
+    models::Decoder decoder(model);
+    for (const text::EncodedPair& p : pairs) {
+      models::Translation t = decoder.greedy(p.source);
+      if (!t.finished || t.tokens != p.target) return false;
+    }
+    return true;
+  }
+};
+
+Trained& trained() {
+  static Trained t;
+  return t;
+}
+
+struct LoomRun {
+  int status = -1;
+  std::string out, err;  // stdout, stderr
+};
+
+// Runs `$LOOM_BIN args` through the shell (args may hold redirections).
+LoomRun loom(const std::string& args) {
+  const char* bin = std::getenv("LOOM_BIN");
+  if (!bin || !*bin) {
+    ADD_FAILURE() << "LOOM_BIN is not set; run this test through ctest";
+    return {};
+  }
+  static int counter = 0;
+  std::string err_path = trained().file("stderr_" + std::to_string(counter++) + ".txt");
+  std::string command = "'" + std::string(bin) + "' " + args + " 2>'" + err_path + "'";
+  LoomRun r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) {
+    ADD_FAILURE() << "cannot run " << command;
+    return r;
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  int raw = pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.err = read_text(err_path);
+  return r;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The number after `label` on its line of `output`; NaN when absent.
+double number_after(const std::string& output, const std::string& label) {
+  size_t at = output.find(label);
+  if (at == std::string::npos) return NAN;
+  return std::strtod(output.c_str() + at + label.size(), nullptr);
+}
+
+size_t count_of(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+std::string checkpoint_option() { return "--checkpoint '" + trained().checkpoint + "'"; }
+
+TEST(CliTranslate, ModelMemorisesItsCorpus) {
+  EXPECT_TRUE(trained().memorised) << "training did not reproduce every pair; the CLI tests below would fail";
+}
+
+TEST(CliTranslate, SentenceArgumentsGiveTheirTargets) {
+  LoomRun r = loom("translate " + checkpoint_option() + " 'the white house' 'Thank you' 'the black cats eat'");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "la casa blanca\ngracias\nlos gatos negros comen\n") << r.err;
+}
+
+TEST(CliTranslate, StdinLinesGiveOneTranslationEach) {
+  std::string input = trained().file("input.txt");
+  write_text(input, "hello\n\nwe go to the black house\r\nthe cat\n");
+  LoomRun r = loom("translate " + checkpoint_option() + " < '" + input + "'");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "hola\n\nnosotros vamos a la casa negra\nel gato\n") << r.err;
+}
+
+TEST(CliTranslate, BadLineIsReportedAndTheRestTranslated) {
+  std::string input = trained().file("bad_utf8.txt");
+  write_text(input, "hello\nthe \xff cat\nthank you\n");
+  LoomRun r = loom("translate " + checkpoint_option() + " < '" + input + "'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.err, "line 2: ")) << r.err;
+  EXPECT_EQ(r.out, "hola\n\ngracias\n") << r.err;
+}
+
+TEST(CliTranslate, BeamSearchTranslatesToo) {
+  LoomRun r = loom("translate --beam 3 --max-length 20 " + checkpoint_option() +
+                   " 'they eat in the white house' 'good morning'");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "ellos comen en la casa blanca\nbuenos días\n") << r.err;
+}
+
+TEST(CliTranslate, UnknownWordsStillTranslate) {
+  LoomRun r = loom("translate " + checkpoint_option() + " 'the purple zebra'");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(count_of(r.out, "\n"), 1u) << r.out;
+}
+
+TEST(CliTranslate, AttentionWritesHeatmapOfTheFirstSentence) {
+  std::string svg_path = trained().file("attention.svg");
+  LoomRun r = loom("translate --attention '" + svg_path + "' " + checkpoint_option() +
+                   " 'the white house' 'hello'");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "la casa blanca\nhola\n");
+  EXPECT_TRUE(contains(r.err, "wrote " + svg_path)) << r.err;
+  std::string svg = read_text(svg_path);
+  ASSERT_TRUE(contains(svg, "<svg")) << svg_path;
+  for (const char* word : {"the", "white", "house", "&lt;eos&gt;", "la", "casa", "blanca"})
+    EXPECT_TRUE(contains(svg, std::string(">") + word + "<")) << word;
+  EXPECT_FALSE(contains(svg, ">hola<")) << "only the first sentence is drawn";
+  EXPECT_EQ(count_of(svg, "class=\"cell\""), 3u * 4u) << "3 output words x (3 source words + <eos>)";
+}
+
+TEST(CliEval, MemorisedCorpusScoresPerfectly) {
+  LoomRun r = loom("eval " + checkpoint_option() + " --data '" + trained().corpus_path + "' --batch 7");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(number_after(r.out, "token accuracy:"), 1.0) << r.out;
+  EXPECT_EQ(number_after(r.out, "BLEU-4:"), 100.0) << r.out;
+  EXPECT_LT(number_after(r.out, "loss:"), 0.1) << r.out;
+  double loss = number_after(r.out, "loss:"), ppl = number_after(r.out, "perplexity:");
+  EXPECT_NEAR(ppl, std::exp(loss), 2e-3 * ppl) << r.out;
+  EXPECT_TRUE(contains(r.out, "(24 pairs, ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "(24 sentences, greedy)")) << r.out;
+}
+
+TEST(CliEval, BeamAndBleuLimit) {
+  LoomRun r = loom("eval " + checkpoint_option() + " --data '" + trained().corpus_path + "' --beam 2 --bleu-limit 3");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "(3 sentences, beam 2)")) << r.out;
+  // Toy pairs 1-3 have no 4-gram: unsmoothed BLEU-4 is 0, and the output says why.
+  EXPECT_EQ(number_after(r.out, "BLEU-4:"), 0.0) << r.out;
+  EXPECT_TRUE(contains(r.out, "note: no output has 4 or more words")) << r.out;
+  EXPECT_EQ(number_after(r.out, "token accuracy:"), 1.0) << "teacher forcing still covers every pair\n" << r.out;
+}
+
+TEST(CliEval, TsvErrorNamesFileAndLine) {
+  std::string bad = trained().file("bad.tsv");
+  write_text(bad, "hello\thola\nno tab here\n");
+  LoomRun r = loom("eval " + checkpoint_option() + " --data '" + bad + "'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.err, bad + ":2")) << r.err;
+  LoomRun missing = loom("eval " + checkpoint_option() + " --data '" + trained().file("nowhere.tsv") + "'");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_TRUE(contains(missing.err, "nowhere.tsv")) << missing.err;
+}
+
+TEST(CliTranslate, BadCheckpointExitsOneNamingTheFile) {
+  std::string corrupt = trained().file("corrupt.safetensors");
+  write_text(corrupt, "this is not a checkpoint at all, just some text");
+  for (const std::string& path : {corrupt, trained().file("absent.safetensors")}) {
+    LoomRun t = loom("translate --checkpoint '" + path + "' hello");
+    EXPECT_EQ(t.status, 1) << t.err;
+    EXPECT_TRUE(contains(t.err, path)) << t.err;
+    EXPECT_EQ(t.out, "");
+    LoomRun e = loom("eval --checkpoint '" + path + "' --data data/toy.tsv");
+    EXPECT_EQ(e.status, 1) << e.err;
+    EXPECT_TRUE(contains(e.err, path)) << e.err;
+  }
+}
+
+TEST(CliTranslate, BadOptionsExitTwoWithUsage) {
+  for (const std::string& args :
+       {"translate --frobnicate " + checkpoint_option(), std::string("translate hello"),
+        "translate --beam 0 " + checkpoint_option() + " hello", "translate --max-length -1 " + checkpoint_option(),
+        std::string("eval --data data/toy.tsv"), "eval " + checkpoint_option() + " --data data/toy.tsv extra",
+        "eval --batch 0 " + checkpoint_option() + " --data data/toy.tsv"}) {
+    LoomRun r = loom(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
+    EXPECT_TRUE(contains(r.err, "usage: loom ")) << args << "\n" << r.err;
+  }
+  LoomRun help = loom("translate --help");
+  EXPECT_EQ(help.status, 0);
+  EXPECT_TRUE(contains(help.out, "--attention")) << help.out;
+  EXPECT_TRUE(contains(help.out, "(=1)")) << "defaults are shown\n" << help.out;
+}
+
+}  // namespace
+}  // namespace loom
