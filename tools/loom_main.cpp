@@ -21,6 +21,8 @@ const std::vector<Command>& commands() {
       {"gradcheck", "check ops' analytic gradients against finite differences (f64)", run_gradcheck},
       {"explain", "compile a demo training graph and print its plan (and DOT)", run_explain},
       {"train", "train the attention translator on TSV sentence pairs", run_train},
+      {"translate", "translate sentences (arguments or stdin lines) with a checkpoint", run_translate},
+      {"eval", "score a checkpoint on a TSV file: loss, perplexity, accuracy, BLEU-4", run_eval},
   };
   return table;
 }
