@@ -6,6 +6,10 @@ package beyond torch: the format is parsed here with json + struct and
 validated as strictly as Loom's reader. The model uses MODEL.md's parameter
 names, so a Loom checkpoint loads with load_state_dict(strict=True) and back.
 
+The C++ code (models/seq2seq.cpp, models/attention.cpp, ops/lstm.hpp,
+ops/loss.hpp) is the reference: every formula here is written to equal it, and
+tests/test_torch_parity.cpp checks the loss and every gradient against it.
+
 Commands (run with /usr/bin/python3, which has Debian's python3-torch):
   make   --out F --src-vocab 7 --tgt-vocab 9 [--embed 8 --hidden 16 --layers 1
          --attention dot --seed 0 --init-scale 0.1 --label-smoothing 0]
@@ -13,6 +17,8 @@ Commands (run with /usr/bin/python3, which has Debian's python3-torch):
   loss   --checkpoint F --batch B --out G [--double] [--with-outputs] [--label-smoothing X]
   resave --checkpoint F --out G
   info   --checkpoint F
+  many   --commands FILE   (one command line per line, all in this process:
+                            torch is imported once)
 `loss` writes "loss" (0-d), "grad.<param>" for every parameter and, with
 --with-outputs, "logits" [B,T,Vt] and "attention" [B,T,S].
 """
@@ -20,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import struct
 import sys
 import tempfile
@@ -36,7 +43,8 @@ DTYPE_NAMES = {torch.float32: "F32", torch.float64: "F64", torch.int32: "I32", t
 RESERVED_TOKENS = ["<pad>", "<unk>", "<bos>", "<eos>"]
 PAD = 0
 ATTENTION_KINDS = ["none", "dot", "scaled-dot", "cosine", "general", "additive"]
-# |d| |e| is clamped below by this before dividing (padded encoder outputs are zero).
+# Cosine attention's |x| = sqrt(sum x^2 + eps), per vector (models/attention.cpp):
+# padded encoder outputs are zero, and sqrt at 0 has an infinite derivative.
 COSINE_EPS = 1e-8
 
 
@@ -179,34 +187,38 @@ def write_safetensors(path, tensors, metadata=None):
 
 class Attention(nn.Module):
     """scores (B,T,S) from decoder outputs d (B,T,H) and encoder outputs e (B,S,H);
-    masked softmax over S. Parameters (general, additive) are named as Loom's."""
+    masked softmax over S. Formulas and parameter names are models/attention.cpp's:
+      dot         d·e                    scaled-dot  d·e / sqrt(H)
+      cosine      d·e / (|d| |e|), |x| = sqrt(Σx² + 1e-8) per vector
+      general     (d W)·e                attention.weight [H,H]
+      additive    v·tanh(W_q d + W_k e)  attention.w_query, attention.w_key [H,H], attention.v [H]"""
 
-    def __init__(self, kind, hidden, attention_dim=None):
+    def __init__(self, kind, hidden):
         super().__init__()
         if kind not in ATTENTION_KINDS or kind == "none":
             raise ValueError(f"unknown attention {kind!r}; known: {', '.join(ATTENTION_KINDS)}")
         self.kind, self.hidden = kind, hidden
         if kind == "general":
-            self.weight = nn.Parameter(torch.empty(hidden, hidden))  # d · W e
+            self.weight = nn.Parameter(torch.empty(hidden, hidden))
         if kind == "additive":
-            a = attention_dim or hidden
-            self.query_weight = nn.Parameter(torch.empty(a, hidden))  # W1 d
-            self.key_weight = nn.Parameter(torch.empty(a, hidden))    # W2 e
-            self.v = nn.Parameter(torch.empty(a))
+            self.w_query = nn.Parameter(torch.empty(hidden, hidden))
+            self.w_key = nn.Parameter(torch.empty(hidden, hidden))
+            self.v = nn.Parameter(torch.empty(hidden))
 
     def scores(self, d, e):
         if self.kind in ("dot", "scaled-dot", "cosine"):
             s = d @ e.transpose(1, 2)
             if self.kind == "scaled-dot":
-                s = s / math.sqrt(self.hidden)
+                s = s * (1.0 / math.sqrt(self.hidden))
             if self.kind == "cosine":
-                norms = d.norm(dim=-1).unsqueeze(2) * e.norm(dim=-1).unsqueeze(1)
-                s = s / norms.clamp_min(COSINE_EPS)
+                d_norm = torch.sqrt((d * d).sum(-1, keepdim=True) + COSINE_EPS)  # (B,T,1)
+                e_norm = torch.sqrt((e * e).sum(-1, keepdim=True) + COSINE_EPS)  # (B,S,1)
+                s = s / d_norm / e_norm.transpose(1, 2)
             return s
         if self.kind == "general":
-            return d @ (e @ self.weight.t()).transpose(1, 2)
-        q = d @ self.query_weight.t()  # (B,T,A)
-        k = e @ self.key_weight.t()    # (B,S,A)
+            return (d @ self.weight) @ e.transpose(1, 2)
+        q = d @ self.w_query.t()  # (B,T,H)
+        k = e @ self.w_key.t()    # (B,S,H)
         return torch.tanh(q.unsqueeze(2) + k.unsqueeze(1)) @ self.v  # (B,T,S)
 
     def forward(self, d, e, mask):
@@ -215,23 +227,26 @@ class Attention(nn.Module):
 
 
 class LoomSeq2Seq(nn.Module):
-    def __init__(self, src_vocab, tgt_vocab, embed, hidden, layers=1, attention="dot", attention_dim=None,
-                 label_smoothing=0.0):
+    def __init__(self, src_vocab, tgt_vocab, embed, hidden, layers=1, attention="dot", label_smoothing=0.0):
         super().__init__()
         self.attention_kind, self.label_smoothing = attention, label_smoothing
         self.src_embedding = nn.Embedding(src_vocab, embed)
         self.tgt_embedding = nn.Embedding(tgt_vocab, embed)
         self.encoder = nn.LSTM(embed, hidden, layers, batch_first=True)
         self.decoder = nn.LSTM(embed, hidden, layers, batch_first=True)
-        self.attention = None if attention == "none" else Attention(attention, hidden, attention_dim)
+        self.attention = None if attention == "none" else Attention(attention, hidden)
         self.out = nn.Linear(hidden if attention == "none" else 2 * hidden, tgt_vocab)
 
-    def forward(self, source, source_lengths, target_input):
+    def forward(self, source, source_lengths, target_input, target_lengths=None):
         """source (B,S), target_input (B,T): ids padded with 0; returns logits
-        (B,T,Vt) and attention weights (B,T,S) or None."""
+        (B,T,Vt) and attention weights (B,T,S) or None. Loom's decoder lengths
+        are the non-pad counts of target_output (pass them); by default those
+        of target_input, which are equal for <bos> y.. / y.. <eos> rows."""
         S, T = source.shape[1], target_input.shape[1]
         source_lengths = source_lengths.long().cpu()
-        target_lengths = (target_input != PAD).sum(1).cpu()
+        if target_lengths is None:
+            target_lengths = (target_input != PAD).sum(1)
+        target_lengths = target_lengths.long().cpu()
         packed = pack_padded_sequence(self.src_embedding(source.long()), source_lengths, batch_first=True,
                                       enforce_sorted=False)
         enc_packed, state = self.encoder(packed)  # state: after each sequence's last real token
@@ -262,22 +277,24 @@ def _config_value(config, key, default, kind):
 
 
 def model_from_tensors(tensors, config):
-    """Builds the model whose parameters have these names and shapes."""
+    """Builds the model whose parameters have these names and shapes; the
+    attention kind is loom.config's (else guessed from the tensors)."""
     layers = sum(1 for k in tensors if k.startswith("encoder.weight_ih_l"))
     vs, embed = tensors["src_embedding.weight"].shape
     vt = tensors["tgt_embedding.weight"].shape[0]
     hidden = tensors["encoder.weight_hh_l0"].shape[1]
-    if tensors["out.weight"].shape[1] == hidden:
+    if "attention" in config:
+        attention = str(config["attention"]).replace("_", "-")
+    elif tensors["out.weight"].shape[1] == hidden:
         attention = "none"
     elif "attention.weight" in tensors:
         attention = "general"
     elif "attention.v" in tensors:
         attention = "additive"
     else:
-        attention = str(config.get("attention", "dot")).replace("_", "-")
-    attention_dim = tensors["attention.v"].shape[0] if attention == "additive" else None
+        attention = "dot"
     ls = _config_value(config, "label_smoothing", 0.0, float)
-    return LoomSeq2Seq(vs, vt, embed, hidden, layers, attention, attention_dim, ls)
+    return LoomSeq2Seq(vs, vt, embed, hidden, layers, attention, ls)
 
 
 def load_checkpoint(path):
@@ -292,6 +309,8 @@ def load_checkpoint(path):
         model = model_from_tensors(tensors, config)
     except KeyError as e:
         _fail(path, f"lacks the parameter {e}")
+    except ValueError as e:  # an attention kind this twin does not know
+        _fail(path, str(e))
     dtype = tensors["out.weight"].dtype
     model.to(dtype)
     model.load_state_dict(tensors, strict=True)
@@ -313,6 +332,16 @@ def save_checkpoint(model, path, metadata):
     write_safetensors(path, tensors, metadata)
 
 
+def loom_config(src_vocab, tgt_vocab, embed, hidden, layers, attention, dropout=0.0, label_smoothing=0.0, seed=1):
+    """loom.config as models/model_io.cpp writes it: every Seq2SeqConfig key,
+    values as strings (numbers in round-trip form), so load_model accepts it."""
+    def num(x):
+        return repr(float(x))
+    return {"src_vocab": str(src_vocab), "tgt_vocab": str(tgt_vocab), "embed": str(embed), "hidden": str(hidden),
+            "layers": str(layers), "attention": attention, "dropout": num(dropout),
+            "label_smoothing": num(label_smoothing), "seed": str(seed)}
+
+
 def synthetic_vocab(size, prefix):
     return RESERVED_TOKENS + [f"{prefix}{i}" for i in range(len(RESERVED_TOKENS), size)]
 
@@ -324,14 +353,12 @@ def cmd_make(args):
         sys.exit("make: --src-vocab and --tgt-vocab need at least 5 (4 reserved tokens + 1)")
     torch.manual_seed(args.seed)
     model = LoomSeq2Seq(args.src_vocab, args.tgt_vocab, args.embed, args.hidden, args.layers, args.attention,
-                        args.attention_dim, args.label_smoothing)
+                        args.label_smoothing)
     with torch.no_grad():
         for p in model.parameters():
             p.uniform_(-args.init_scale, args.init_scale)
-    config = {"embed": args.embed, "hidden": args.hidden, "layers": args.layers, "attention": args.attention,
-              "label_smoothing": args.label_smoothing}
-    if args.attention_dim:
-        config["attention_dim"] = args.attention_dim
+    config = loom_config(args.src_vocab, args.tgt_vocab, args.embed, args.hidden, args.layers, args.attention,
+                         label_smoothing=args.label_smoothing, seed=args.seed)
     vocabs = {"source": synthetic_vocab(args.src_vocab, "s"), "target": synthetic_vocab(args.tgt_vocab, "t")}
     save_checkpoint(model, args.out, checkpoint_metadata(vocabs, config, {"loom.written_by": "loom_torch.py"}))
 
@@ -373,7 +400,8 @@ def cmd_loss(args):
             _fail(args.batch, f"lacks the batch tensor '{key}'")
     if args.double:
         model.double()
-    logits, weights = model(batch["source"], batch["source_lengths"], batch["target_input"])
+    target_lengths = (batch["target_output"] != PAD).sum(1)  # Loom's decoder lengths
+    logits, weights = model(batch["source"], batch["source_lengths"], batch["target_input"], target_lengths)
     loss = model.loss(logits, batch["target_output"], args.label_smoothing)
     loss.backward()
     out = {"loss": loss.detach()}
@@ -400,6 +428,22 @@ def cmd_info(args):
                       "target_vocab": len(vocabs["target"]), "parameters": shapes}, indent=1))
 
 
+def cmd_many(args):
+    """Runs each line of the file as a command line, stopping at the first failure."""
+    with open(args.commands, encoding="utf-8") as f:
+        lines = [line.strip() for line in f]
+    for number, line in enumerate(lines, 1):
+        if not line or line.startswith("#"):
+            continue
+        try:
+            main(shlex.split(line))
+        except SystemExit as e:
+            if e.code not in (None, 0):
+                sys.exit(f"loom_torch.py many: {args.commands}:{number} ({line}) failed: {e.code}")
+        except Exception as e:  # noqa: BLE001 -- name the failing line, whatever went wrong
+            sys.exit(f"loom_torch.py many: {args.commands}:{number} ({line}) failed: {type(e).__name__}: {e}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -411,7 +455,6 @@ def main(argv=None):
     make.add_argument("--hidden", type=int, default=16)
     make.add_argument("--layers", type=int, default=1)
     make.add_argument("--attention", choices=ATTENTION_KINDS, default="dot")
-    make.add_argument("--attention-dim", type=int, default=None)
     make.add_argument("--label-smoothing", type=float, default=0.0)
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--init-scale", type=float, default=0.1)
@@ -434,11 +477,14 @@ def main(argv=None):
     resave.add_argument("--out", required=True)
     info = sub.add_parser("info", help="print a checkpoint's config and parameter shapes")
     info.add_argument("--checkpoint", required=True)
+    many = sub.add_parser("many", help="run the command lines of a file, importing torch once")
+    many.add_argument("--commands", required=True)
     args = parser.parse_args(argv)
     try:
-        {"make": cmd_make, "batch": cmd_batch, "loss": cmd_loss, "resave": cmd_resave, "info": cmd_info}[
+        {"make": cmd_make, "batch": cmd_batch, "loss": cmd_loss, "resave": cmd_resave, "info": cmd_info,
+         "many": cmd_many}[
             args.command](args)
-    except SafetensorsError as e:
+    except (SafetensorsError, OSError) as e:
         sys.exit(f"loom_torch.py {args.command}: {e}")
 
 

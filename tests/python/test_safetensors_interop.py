@@ -5,7 +5,6 @@ MODEL.md written out by hand (LSTM gate order, padding, attention, loss).
 Run: /usr/bin/python3 -m unittest tests/python/test_safetensors_interop.py
 (the C++ side reads files this script writes in tests/test_checkpoint.cpp)."""
 import json
-import math
 import os
 import struct
 import subprocess
@@ -142,6 +141,32 @@ class ModelTest(unittest.TestCase):
         self.assertEqual(vocabs["source"][:4], lt.RESERVED_TOKENS)
         self.assertEqual(len(vocabs["target"]), 9)
         self.assertEqual(config["attention"], "dot")
+        # Every key models/model_io.cpp's load_model needs, as strings.
+        self.assertEqual(config, {"src_vocab": "11", "tgt_vocab": "9", "embed": "5", "hidden": "6", "layers": "2",
+                                  "attention": "dot", "dropout": "0.0", "label_smoothing": "0.0", "seed": "0"})
+
+    def test_attention_parameters_have_loom_names_and_shapes(self):
+        shapes = {kind: {k: tuple(v.shape) for k, v in self.make(kind)[0].state_dict().items()
+                         if k.startswith("attention.")} for kind in lt.ATTENTION_KINDS}
+        self.assertEqual(shapes["general"], {"attention.weight": (6, 6)})
+        self.assertEqual(shapes["additive"], {"attention.w_query": (6, 6), "attention.w_key": (6, 6),
+                                              "attention.v": (6,)})
+        for kind in ("none", "dot", "scaled-dot", "cosine"):
+            self.assertEqual(shapes[kind], {}, kind)
+
+    def test_many_runs_every_line_and_names_a_failing_one(self):
+        commands = os.path.join(self.dir.name, "commands.txt")
+        other = os.path.join(self.dir.name, "other.safetensors")
+        with open(commands, "w") as f:
+            f.write(f"make --out {self.ckpt} --src-vocab 6 --tgt-vocab 7\n\n# a comment\n"
+                    f"make --out {other} --src-vocab 8 --tgt-vocab 7 --attention general\n")
+        run_script("many", "--commands", commands)
+        self.assertEqual(lt.load_checkpoint(other)[0].attention_kind, "general")
+        with open(commands, "a") as f:
+            f.write("info --checkpoint /nonexistent/x\n")
+        with self.assertRaises(SystemExit) as ctx:
+            run_script("many", "--commands", commands)
+        self.assertIn(":5", str(ctx.exception.code))
 
     def test_resave_reproduces_the_file_byte_for_byte(self):
         for attention in lt.ATTENTION_KINDS:
@@ -208,9 +233,9 @@ class ModelTest(unittest.TestCase):
             for b, t, j in [(0, 0, 0), (1, 2, 4), (1, 1, 3)]:
                 x, y = d[b, t], e[b, j]
                 ref = {"dot": lambda: x @ y, "scaled-dot": lambda: x @ y / 2.0,
-                       "cosine": lambda: x @ y / (x.norm() * y.norm()),
+                       "cosine": lambda: x @ y / (x @ x + 1e-8).sqrt() / (y @ y + 1e-8).sqrt(),
                        "general": lambda: x @ att.weight @ y,
-                       "additive": lambda: att.v @ torch.tanh(att.query_weight @ x + att.key_weight @ y)}[kind]()
+                       "additive": lambda: att.v @ torch.tanh(att.w_query @ x + att.w_key @ y)}[kind]()
                 torch.testing.assert_close(s[b, t, j], ref, msg=kind)
 
     def test_loss_command_writes_loss_and_every_gradient(self):
@@ -218,9 +243,10 @@ class ModelTest(unittest.TestCase):
         batch = os.path.join(self.dir.name, "batch.safetensors")
         grads = os.path.join(self.dir.name, "grads.safetensors")
         run_script("batch", "--checkpoint", self.ckpt, "--out", batch)
-        # The one real command line: the way the C++ parity test will call it.
+        # One real command line, as tests/test_checkpoint.cpp runs it.
         done = subprocess.run([sys.executable, SCRIPT, "loss", "--checkpoint", self.ckpt, "--batch", batch,
-                               "--out", grads, "--double", "--with-outputs"], check=True, capture_output=True, text=True)
+                               "--out", grads, "--double", "--with-outputs"],
+                              check=True, capture_output=True, text=True)
         self.assertTrue(done.stdout.startswith("loss "))
         out, _ = lt.read_safetensors(grads)
         model, _, _ = lt.load_checkpoint(self.ckpt)
