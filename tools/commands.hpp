@@ -40,5 +40,6 @@ int run_explain(const Args& args);    // tools/cmd_explain.cpp
 int run_train(const Args& args);      // tools/cmd_train.cpp
 int run_translate(const Args& args);  // tools/cmd_translate.cpp
 int run_eval(const Args& args);       // tools/cmd_eval.cpp
+int run_lengths(const Args& args);    // tools/cmd_lengths.cpp
 
 }  // namespace loom::cli

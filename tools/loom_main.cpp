@@ -23,6 +23,7 @@ const std::vector<Command>& commands() {
       {"train", "train the attention translator on TSV sentence pairs", run_train},
       {"translate", "translate sentences (arguments or stdin lines) with a checkpoint", run_translate},
       {"eval", "score a checkpoint on a TSV file: loss, perplexity, accuracy, BLEU-4", run_eval},
+      {"lengths", "sequence accuracy by source length for one or more checkpoints", run_lengths},
   };
   return table;
 }
