@@ -4,7 +4,7 @@
 // attention layer; the gradients train_step_gradients writes into the store
 // against finite differences; the toy corpus trains with Adam; same seed ->
 // bitwise same losses; a warm step allocates nothing (this file counts
-// allocations with its own global operator new, as test_executor does).
+// allocations with tests/support/alloc_counter, as test_executor does).
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -16,34 +16,9 @@
 #include "models/examples/bilinear_attention.hpp"
 #include "models/seq2seq.hpp"
 #include "optim/optimizer.hpp"
+#include "tests/support/alloc_counter.hpp"
 #include "tests/support/op_test.hpp"
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<long> allocations{0};
-
-void* counted_alloc(std::size_t n, std::size_t align) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (n == 0) n = 1;
-  void* p = align > alignof(std::max_align_t) ? std::aligned_alloc(align, (n + align - 1) / align * align)
-                                              : std::malloc(n);
-  if (!p) throw std::bad_alloc();
-  return p;
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_alloc(n, 0); }
-void* operator new[](std::size_t n) { return counted_alloc(n, 0); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_alloc(n, std::size_t(a)); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_alloc(n, std::size_t(a)); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace loom {
 namespace {
@@ -353,15 +328,14 @@ TEST(Seq2Seq, OnePlanPerShapeAndWarmStepsAllocateNothing) {
   auto adam = optim::make_optimizer({.kind = "adam"}, model.params());
   for (const text::Batch& b : batches) model.train_step_gradients(b);  // warm every shape
   size_t plans = model.cached_plans();
-  counting = true;
-  allocations = 0;
-  for (const text::Batch& b : batches) {
-    model.train_step_gradients(b);
-    optim::clip_grad_norm(model.params(), 1.0);
-    adam->step(model.params(), 0.01);
-  }
-  counting = false;
-  EXPECT_EQ(allocations.load(), 0);
+  long allocations = test::allocations_during([&] {
+    for (const text::Batch& b : batches) {
+      model.train_step_gradients(b);
+      optim::clip_grad_norm(model.params(), 1.0);
+      adam->step(model.params(), 0.01);
+    }
+  });
+  EXPECT_EQ(allocations, 0);
   EXPECT_EQ(model.cached_plans(), plans);
   EXPECT_GE(plans, 2u);
 }
