@@ -13,17 +13,7 @@ using namespace loom;
 
 namespace {
 
-int count_op(const Graph& g, const char* op) {
-  int n = 0;
-  for (const Node& node : g.nodes()) n += op_def(node.op).name == op;
-  return n;
-}
-
-CompileOptions only_cse() {
-  CompileOptions o = CompileOptions::none();
-  o.eliminate_common_subexpressions = true;
-  return o;
-}
+CompileOptions only_cse() { return test::only(&CompileOptions::eliminate_common_subexpressions); }
 
 // "test_noise": y = x + k, where k counts the kernel's calls, like a random
 // mask that differs per node and per run. Two such nodes must never merge.
@@ -67,10 +57,10 @@ TEST(EliminateCommonSubexpressions, MergesDuplicatesAndEqualScalars) {
   Program p{g, {y.value}};
   run_eliminate_common_subexpressions(p, only_cse());
   verify(p, "eliminate_common_subexpressions");
-  EXPECT_EQ(count_op(p.graph, "tanh"), 1);
-  EXPECT_EQ(count_op(p.graph, "mul"), 3);       // a*b, a*2, a*3
-  EXPECT_EQ(count_op(p.graph, "constant"), 2);  // 2.0 and 3.0
-  EXPECT_EQ(count_op(p.graph, "input"), 2);
+  EXPECT_EQ(test::count_op(p.graph, "tanh"), 1);
+  EXPECT_EQ(test::count_op(p.graph, "mul"), 3);       // a*b, a*2, a*3
+  EXPECT_EQ(test::count_op(p.graph, "constant"), 2);  // 2.0 and 3.0
+  EXPECT_EQ(test::count_op(p.graph, "input"), 2);
   const Node& sum = p.graph.node(p.graph.node(p.graph.node(p.outputs[0].node).inputs[0].node).inputs[0].node);
   EXPECT_EQ(sum.inputs[0], sum.inputs[1]);  // t1 + t2 now reads one value twice
 
@@ -92,8 +82,8 @@ TEST(EliminateCommonSubexpressions, KeepsStatefulNodesAndDifferentAttrs) {
   Program p{g, {n1.value, n2.value, r0.value, r1.value}};
   run_eliminate_common_subexpressions(p, only_cse());
   verify(p, "eliminate_common_subexpressions");
-  EXPECT_EQ(count_op(p.graph, "test_noise"), 2);
-  EXPECT_EQ(count_op(p.graph, "sum"), 2);
+  EXPECT_EQ(test::count_op(p.graph, "test_noise"), 2);
+  EXPECT_EQ(test::count_op(p.graph, "sum"), 2);
   EXPECT_NE(p.outputs[0], p.outputs[1]);
 
   test::Feeds feeds{{"x", test::random_tensor(DType::F32, {2, 3}, 23)}};

@@ -9,17 +9,7 @@ using namespace loom;
 
 namespace {
 
-int count_op(const Graph& g, const char* op) {
-  int n = 0;
-  for (const Node& node : g.nodes()) n += op_def(node.op).name == op;
-  return n;
-}
-
-CompileOptions only_dce() {
-  CompileOptions o = CompileOptions::none();
-  o.eliminate_dead_code = true;
-  return o;
-}
+CompileOptions only_dce() { return test::only(&CompileOptions::eliminate_dead_code); }
 
 }  // namespace
 
@@ -38,11 +28,11 @@ TEST(EliminateDeadCode, RemovesAnUnusedBranchAndKeepsLeaves) {
   Program p{g, {y.value}};
   run_eliminate_dead_code(p, only_dce());
   verify(p, "eliminate_dead_code");
-  EXPECT_EQ(count_op(p.graph, "exp"), 0);
-  EXPECT_EQ(count_op(p.graph, "mul"), 0);
-  EXPECT_EQ(count_op(p.graph, "constant"), 0);
-  EXPECT_EQ(count_op(p.graph, "input"), 3);  // "unused" is kept: feeds are by name
-  EXPECT_EQ(count_op(p.graph, "parameter"), 1);
+  EXPECT_EQ(test::count_op(p.graph, "exp"), 0);
+  EXPECT_EQ(test::count_op(p.graph, "mul"), 0);
+  EXPECT_EQ(test::count_op(p.graph, "constant"), 0);
+  EXPECT_EQ(test::count_op(p.graph, "input"), 3);  // "unused" is kept: feeds are by name
+  EXPECT_EQ(test::count_op(p.graph, "parameter"), 1);
   EXPECT_EQ(p.graph.size(), 6u);  // a b unused w add tanh
   ASSERT_EQ(p.outputs.size(), 1u);
   EXPECT_EQ(op_def(p.graph.node(p.outputs[0].node).op).name, "tanh");

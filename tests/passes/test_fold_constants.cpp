@@ -11,17 +11,7 @@ using namespace loom;
 
 namespace {
 
-int count_op(const Graph& g, const char* op) {
-  int n = 0;
-  for (const Node& node : g.nodes()) n += op_def(node.op).name == op;
-  return n;
-}
-
-CompileOptions only_fold() {
-  CompileOptions o = CompileOptions::none();
-  o.fold_constants = true;
-  return o;
-}
+CompileOptions only_fold() { return test::only(&CompileOptions::fold_constants); }
 
 }  // namespace
 
@@ -36,9 +26,9 @@ TEST(FoldConstants, ConstantArithmeticBecomesOneConstant) {
   Program p{g, {y.value}};
   run_fold_constants(p, only_fold());
   verify(p, "fold_constants");
-  EXPECT_EQ(count_op(p.graph, "exp"), 0);
-  EXPECT_EQ(count_op(p.graph, "mul"), 0);
-  EXPECT_EQ(count_op(p.graph, "add"), 1);  // x + folded stays: x is an input
+  EXPECT_EQ(test::count_op(p.graph, "exp"), 0);
+  EXPECT_EQ(test::count_op(p.graph, "mul"), 0);
+  EXPECT_EQ(test::count_op(p.graph, "add"), 1);  // x + folded stays: x is an input
   const Node& add = p.graph.node(p.outputs[0].node);
   ASSERT_EQ(op_def(add.op).name, "add");
   NodeId k = add.inputs[1].node;
@@ -49,7 +39,7 @@ TEST(FoldConstants, ConstantArithmeticBecomesOneConstant) {
   // The constants it consumed are dead now; dead-code elimination leaves one.
   run_eliminate_dead_code(p, only_fold());
   verify(p, "eliminate_dead_code");
-  EXPECT_EQ(count_op(p.graph, "constant"), 1);
+  EXPECT_EQ(test::count_op(p.graph, "constant"), 1);
   EXPECT_EQ(p.graph.size(), 3u);
 
   test::Feeds feeds{{"x", test::random_tensor(DType::F32, {2, 3}, 12)}};
@@ -68,8 +58,8 @@ TEST(FoldConstants, LeavesInputsAndGeneratorsAlone) {
   run_fold_constants(p, only_fold());
   verify(p, "fold_constants");
   EXPECT_EQ(p.graph.size(), before);
-  EXPECT_EQ(count_op(p.graph, "fill"), 1);
-  EXPECT_EQ(count_op(p.graph, "constant"), 0);
+  EXPECT_EQ(test::count_op(p.graph, "fill"), 1);
+  EXPECT_EQ(test::count_op(p.graph, "constant"), 0);
 
   test::Feeds feeds{{"x", test::random_tensor(DType::F64, {4}, 13)}};
   std::vector<Tensor> on = test::run_graph(g, {y}, feeds, only_fold());

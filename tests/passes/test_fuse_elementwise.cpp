@@ -13,23 +13,13 @@ using namespace loom;
 
 namespace {
 
-int count_op(const Graph& g, const char* op) {
-  int n = 0;
-  for (const Node& node : g.nodes()) n += op_def(node.op).name == op;
-  return n;
-}
-
 const Node* find_fused(const Graph& g) {
   for (const Node& n : g.nodes())
     if (op_def(n.op).name == "fused_elementwise") return &n;
   return nullptr;
 }
 
-CompileOptions only_fuse() {
-  CompileOptions o = CompileOptions::none();
-  o.fuse_elementwise = true;
-  return o;
-}
+CompileOptions only_fuse() { return test::only(&CompileOptions::fuse_elementwise); }
 
 Program fused_program(const Graph& g, const std::vector<Var>& outputs) {
   Program p{g, {}};
@@ -55,8 +45,8 @@ TEST(FuseElementwise, TanhOfMulAddIsOneNode) {
     Var a = input(g, "a", {dt, s}), b = input(g, "b", {dt, s}), c = input(g, "c", {dt, s});
     Var y = ops::tanh(a * b + c);
     Program p = fused_program(g, {y});
-    EXPECT_EQ(count_op(p.graph, "fused_elementwise"), 1);
-    EXPECT_EQ(count_op(p.graph, "mul") + count_op(p.graph, "add") + count_op(p.graph, "tanh"), 0);
+    EXPECT_EQ(test::count_op(p.graph, "fused_elementwise"), 1);
+    EXPECT_EQ(test::count_op(p.graph, "mul") + test::count_op(p.graph, "add") + test::count_op(p.graph, "tanh"), 0);
     EXPECT_EQ(p.graph.size(), 4u);
     const Node* f = find_fused(p.graph);
     ASSERT_NE(f, nullptr);
@@ -83,8 +73,8 @@ TEST(FuseElementwise, SingleElementOperandsBroadcast) {
   Var k = input(g, "k", {DType::F32, {1}});
   Var y = ops::sigmoid(a * 0.5 + k) * ops::exp(k);  // exp(k) is a one-element intermediate
   Program p = fused_program(g, {y});
-  EXPECT_EQ(count_op(p.graph, "fused_elementwise"), 1);
-  EXPECT_EQ(count_op(p.graph, "exp"), 0);
+  EXPECT_EQ(test::count_op(p.graph, "fused_elementwise"), 1);
+  EXPECT_EQ(test::count_op(p.graph, "exp"), 0);
   const Node* f = find_fused(p.graph);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->inputs.size(), 3u);  // a, the constant 0.5, k (read twice, passed once)
@@ -100,8 +90,8 @@ TEST(FuseElementwise, StopsAtValuesWithSeveralConsumers) {
   Var e = ops::exp(m);
   Var y = t * e;
   Program p = fused_program(g, {y});
-  EXPECT_EQ(count_op(p.graph, "mul"), 1);     // m itself stays
-  EXPECT_EQ(count_op(p.graph, "fused_elementwise"), 1);
+  EXPECT_EQ(test::count_op(p.graph, "mul"), 1);     // m itself stays
+  EXPECT_EQ(test::count_op(p.graph, "fused_elementwise"), 1);
   const Node* f = find_fused(p.graph);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->name, "mul\u2218exp\u2218tanh");
@@ -119,7 +109,7 @@ TEST(FuseElementwise, StopsAtProgramOutputsAndRowBroadcasts) {
   Var y = ops::tanh(t);
   Var z = ops::relu(a + bias);  // bias is neither (4,8) nor one element
   Program p = fused_program(g, {t, y, z});
-  EXPECT_EQ(count_op(p.graph, "fused_elementwise"), 0);
+  EXPECT_EQ(test::count_op(p.graph, "fused_elementwise"), 0);
   EXPECT_EQ(p.graph.size(), g.size());
   expect_same_results(g, {t, y, z}, {{"a", test::random_tensor(DType::F32, s, 8)},
                                      {"b", test::random_tensor(DType::F32, s, 9)},
@@ -133,9 +123,9 @@ TEST(FuseElementwise, LongChainsSplitAndLargeInputsRunInParallel) {
   Var x = a;
   for (int i = 0; i < 30; ++i) x = (i % 2) ? ops::tanh(x + b) : ops::sigmoid(x * b);
   Program p = fused_program(g, {x});
-  int fused = count_op(p.graph, "fused_elementwise");
+  int fused = test::count_op(p.graph, "fused_elementwise");
   EXPECT_GE(fused, 4);  // 60 ops, at most 12 per fused node
-  EXPECT_EQ(count_op(p.graph, "tanh"), 0);
+  EXPECT_EQ(test::count_op(p.graph, "tanh"), 0);
   expect_same_results(g, {x}, {{"a", test::random_tensor(DType::F32, s, 11)}, {"b", test::random_tensor(DType::F32, s, 12)}});
 }
 

@@ -50,6 +50,18 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
+int count_op(const Graph& g, std::string_view op) {
+  int n = 0;
+  for (const Node& node : g.nodes()) n += op_def(node.op).name == op;
+  return n;
+}
+
+CompileOptions only(bool CompileOptions::*pass) {
+  CompileOptions o = CompileOptions::none();
+  o.*pass = true;
+  return o;
+}
+
 void expect_op_gradcheck(const std::string& op_name) {
   GradCheckResult r = check_op_gradients(op_name);
   std::printf("[gradcheck %s] %s\n", op_name.c_str(), r.str().c_str());

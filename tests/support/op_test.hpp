@@ -28,6 +28,11 @@ double rel_l2_error(const Tensor& a, const Tensor& b);
 // Largest |a_i - b_i|.
 double max_abs_diff(const Tensor& a, const Tensor& b);
 
+// Nodes of g whose op is named `op` (pass tests).
+int count_op(const Graph& g, std::string_view op);
+// Every pass off except one (pass tests).
+CompileOptions only(bool CompileOptions::*pass);
+
 // gtest assertion: the registered op's f64 gradient check passes.
 void expect_op_gradcheck(const std::string& op_name);
 
