@@ -22,6 +22,7 @@
 #include "models/text/corpus.hpp"
 #include "optim/optimizer.hpp"
 #include "tests/support/op_test.hpp"
+#include "tests/support/run_loom.hpp"
 
 namespace loom {
 namespace {
@@ -107,35 +108,9 @@ Trained& trained() {
   return t;
 }
 
-struct LoomRun {
-  int status = -1;
-  std::string out, err;  // stdout, stderr
-};
-
+using test::LoomRun;
 // Runs `$LOOM_BIN args` through the shell (args may hold redirections).
-LoomRun loom(const std::string& args) {
-  const char* bin = std::getenv("LOOM_BIN");
-  if (!bin || !*bin) {
-    ADD_FAILURE() << "LOOM_BIN is not set; run this test through ctest";
-    return {};
-  }
-  static int counter = 0;
-  std::string err_path = trained().file("stderr_" + std::to_string(counter++) + ".txt");
-  std::string command = "'" + std::string(bin) + "' " + args + " 2>'" + err_path + "'";
-  LoomRun r;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) {
-    ADD_FAILURE() << "cannot run " << command;
-    return r;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.err = read_text(err_path);
-  return r;
-}
+LoomRun loom(const std::string& args) { return test::run_loom(args); }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

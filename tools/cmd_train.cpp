@@ -63,7 +63,7 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
       ("optimizer", po::value(&o.optimizer.kind)->default_value(o.optimizer.kind),
        "sgd | momentum | nesterov | adam | adamw")
       ("lr", po::value(&o.schedule.base_lr)->default_value(o.schedule.base_lr), "learning rate")
-      ("momentum", po::value(&o.optimizer.momentum)->default_value(o.optimizer.momentum), "momentum (sgd kinds)")
+      ("momentum", po::value(&o.optimizer.momentum)->default_value(o.optimizer.momentum, "0.9"), "momentum (sgd kinds)")
       ("weight-decay", po::value(&o.optimizer.weight_decay)->default_value(o.optimizer.weight_decay), "weight decay")
       ("schedule", po::value(&o.schedule.kind)->default_value(o.schedule.kind),
        "constant | warmup | inverse_sqrt | cosine | plateau")

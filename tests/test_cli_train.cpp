@@ -1,0 +1,56 @@
+// `loom train` as a user runs it: a short toy run writes checkpoints, the
+// metrics CSV and the loss curve and exits 0; --resume from the stopped run
+// finishes it; bad options and unreadable data fail with the documented
+// exit status and a message naming the problem.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/support/run_loom.hpp"
+
+namespace {
+
+using loom::test::run_loom;
+
+std::string fresh_dir(const std::string& name) {
+  std::string dir = ::testing::TempDir() + "loom_cli_train_" + name;
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+const std::string kToy =
+    "train --train data/toy.tsv --valid data/toy.tsv --embed 8 --hidden 16 --batch 4 --epochs 2 --bleu-sentences 4 ";
+
+TEST(CliTrain, ToyRunWritesItsFilesAndResumes) {
+  std::string out = fresh_dir("toy");
+  auto first = run_loom(kToy + "--out '" + out + "' --max-steps 3");
+  EXPECT_EQ(first.status, 0) << first.all;
+  EXPECT_NE(first.err.find("--resume"), std::string::npos) << first.err;
+  auto second = run_loom(kToy + "--out '" + out + "' --resume '" + out + "/last.safetensors'");
+  EXPECT_EQ(second.status, 0) << second.all;
+  EXPECT_NE(second.err.find("resuming"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("epoch 2  valid loss"), std::string::npos) << second.err;
+  for (const char* f : {"/last.safetensors", "/last.safetensors.train", "/best.safetensors", "/metrics.csv", "/loss.svg"})
+    EXPECT_TRUE(std::filesystem::exists(out + f)) << f;
+}
+
+TEST(CliTrain, HelpShowsDefaults) {
+  auto r = run_loom("train --help");
+  EXPECT_EQ(r.status, 0);
+  for (const char* word : {"--resume", "--seed", "(=adam)", "(=dot)", "--max-minutes"})
+    EXPECT_NE(r.out.find(word), std::string::npos) << word;
+}
+
+TEST(CliTrain, BadInputFailsClearly) {
+  auto missing = run_loom("train --train no/such.tsv --out '" + fresh_dir("missing") + "'");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.err.find("no/such.tsv"), std::string::npos) << missing.err;
+  auto bad_option = run_loom("train --epochz 3");
+  EXPECT_EQ(bad_option.status, 2);
+  EXPECT_NE(bad_option.err.find("epochz"), std::string::npos) << bad_option.err;
+  auto bad_attention = run_loom(kToy + "--attention luong --out '" + fresh_dir("att") + "'");
+  EXPECT_EQ(bad_attention.status, 1);
+  EXPECT_NE(bad_attention.err.find("luong"), std::string::npos) << bad_attention.err;
+}
+
+}  // namespace
