@@ -7,6 +7,7 @@ packages=(
   libdnnl-dev libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev
   python3-torch python3-numpy
+  libopenblas0-pthread  # PyTorch links libblas.so.3: without OpenBLAS it gets the reference BLAS (~5 GF/s)
   graphviz
 )
 missing=()
