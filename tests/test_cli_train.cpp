@@ -4,7 +4,10 @@
 // exit status and a message naming the problem.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "tests/support/run_loom.hpp"
 
@@ -19,19 +22,43 @@ std::string fresh_dir(const std::string& name) {
 }
 
 const std::string kToy =
-    "train --train data/toy.tsv --valid data/toy.tsv --embed 8 --hidden 16 --batch 4 --epochs 2 --bleu-sentences 4 ";
+    "train --train data/toy.tsv --valid data/toy.tsv --embed 8 --hidden 16 --batch 4 --bleu-sentences 4 ";
 
 TEST(CliTrain, ToyRunWritesItsFilesAndResumes) {
   std::string out = fresh_dir("toy");
-  auto first = run_loom(kToy + "--out '" + out + "' --max-steps 3");
+  auto first = run_loom(kToy + "--epochs 2 --out '" + out + "' --max-steps 3");
   EXPECT_EQ(first.status, 0) << first.all;
   EXPECT_NE(first.err.find("--resume"), std::string::npos) << first.err;
-  auto second = run_loom(kToy + "--out '" + out + "' --resume '" + out + "/last.safetensors'");
+  auto second = run_loom(kToy + "--epochs 2 --out '" + out + "' --resume '" + out + "/last.safetensors'");
   EXPECT_EQ(second.status, 0) << second.all;
   EXPECT_NE(second.err.find("resuming"), std::string::npos) << second.err;
   EXPECT_NE(second.err.find("epoch 2  valid loss"), std::string::npos) << second.err;
   for (const char* f : {"/last.safetensors", "/last.safetensors.train", "/best.safetensors", "/metrics.csv", "/loss.svg"})
     EXPECT_TRUE(std::filesystem::exists(out + f)) << f;
+}
+
+// A real Ctrl-C (SIGINT) in the middle of training: the run saves a
+// checkpoint that can be resumed and exits with 130.
+TEST(CliTrain, InterruptSavesACheckpoint) {
+  const char* bin = std::getenv("LOOM_BIN");
+  ASSERT_TRUE(bin && *bin) << "run through ctest";
+  std::string out = fresh_dir("sigint");
+  std::filesystem::create_directories(out);
+  std::string script = "'" + std::string(bin) + "' " + kToy + "--epochs 100000 --out '" + out + "' 2>'" + out +
+                       "/err' & p=$!; sleep 2; kill -INT $p; wait $p; echo $? > '" + out + "/status'";
+  std::ofstream(out + "/interrupt.sh") << script << "\n";
+  ASSERT_EQ(std::system(("bash '" + out + "/interrupt.sh'").c_str()), 0);
+  std::ifstream status(out + "/status"), err(out + "/err");
+  int code = -1;
+  status >> code;
+  std::stringstream log;
+  log << err.rdbuf();
+  EXPECT_EQ(code, 130) << log.str();
+  EXPECT_NE(log.str().find("--resume"), std::string::npos) << log.str();
+  EXPECT_TRUE(std::filesystem::exists(out + "/last.safetensors.train"));
+  auto resumed = run_loom(kToy + "--epochs 100000 --max-steps 1 --out '" + out + "' --resume '" + out +
+                          "/last.safetensors'");
+  EXPECT_EQ(resumed.status, 0) << resumed.all;
 }
 
 TEST(CliTrain, HelpShowsDefaults) {
@@ -48,7 +75,7 @@ TEST(CliTrain, BadInputFailsClearly) {
   auto bad_option = run_loom("train --epochz 3");
   EXPECT_EQ(bad_option.status, 2);
   EXPECT_NE(bad_option.err.find("epochz"), std::string::npos) << bad_option.err;
-  auto bad_attention = run_loom(kToy + "--attention luong --out '" + fresh_dir("att") + "'");
+  auto bad_attention = run_loom(kToy + "--epochs 2 --attention luong --out '" + fresh_dir("att") + "'");
   EXPECT_EQ(bad_attention.status, 1);
   EXPECT_NE(bad_attention.err.find("luong"), std::string::npos) << bad_attention.err;
 }
