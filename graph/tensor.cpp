@@ -112,7 +112,7 @@ Tensor make_from(DType dtype, Shape shape, std::span<const T> values) {
   if (int64_t(values.size()) != t.numel())
     throw ShapeError("tensor of shape " + shape.str() + " needs " + std::to_string(t.numel()) + " values, got " +
                      std::to_string(values.size()));
-  std::memcpy(t.raw(), values.data(), t.bytes());
+  if (t.bytes()) std::memcpy(t.raw(), values.data(), t.bytes());  // an empty span may hold null
   return t;
 }
 }  // namespace
