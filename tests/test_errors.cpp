@@ -12,17 +12,6 @@ namespace loom {
 namespace {
 
 // Runs f, which must throw E, and returns the message.
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
-
 void expect_contains(const std::string& message, const std::string& part) {
   EXPECT_NE(message.find(part), std::string::npos) << "missing \"" << part << "\" in:\n" << message;
 }
@@ -32,7 +21,7 @@ TEST(Errors, BadAddNamesNodeOpShapesAndSourceLine) {
   Var a = input(g, "a", {DType::F32, {2, 3}});
   Var b = input(g, "b", {DType::F32, {4, 5}});
   int line = 0;
-  std::string m = message_of<ShapeError>([&] {
+  std::string m = test::message_of<ShapeError>([&] {
     line = __LINE__; (void)ops::add(a, b);
   });
   expect_contains(m, "#2");  // a is #0, b is #1
@@ -51,7 +40,7 @@ TEST(Errors, OperatorFormReportsCallerLine) {
   Var a = input(g, "a", {DType::F32, {2, 3}});
   Var b = input(g, "b", {DType::F32, {4, 5}});
   int line = 0;
-  std::string m = message_of<ShapeError>([&] {
+  std::string m = test::message_of<ShapeError>([&] {
     line = __LINE__; (void)(a + b);
   });
   expect_contains(m, "tests/test_errors.cpp:" + std::to_string(line));
@@ -60,7 +49,7 @@ TEST(Errors, OperatorFormReportsCallerLine) {
 TEST(Errors, NamedInputsAndAttributesAppearInShapeErrors) {
   Graph g;
   Var x = input(g, "enc.states", {DType::F64, {2, 3}});
-  std::string m = message_of<ShapeError>([&] { (void)ops::reshape(x, {4, 2}); });
+  std::string m = test::message_of<ShapeError>([&] { (void)ops::reshape(x, {4, 2}); });
   expect_contains(m, "'enc.states'");
   expect_contains(m, "(reshape)");
   expect_contains(m, "f64[2,3]");
@@ -72,7 +61,7 @@ TEST(Errors, DtypeMismatchNamesBothDtypes) {
   Graph g;
   Var a = input(g, "a", {DType::F32, {3}});
   Var b = input(g, "b", {DType::F64, {3}});
-  std::string m = message_of<ShapeError>([&] { (void)ops::mul(a, b); });
+  std::string m = test::message_of<ShapeError>([&] { (void)ops::mul(a, b); });
   expect_contains(m, "f32");
   expect_contains(m, "f64");
   expect_contains(m, "(mul)");
@@ -81,13 +70,13 @@ TEST(Errors, DtypeMismatchNamesBothDtypes) {
 TEST(Errors, IntegerInputToFloatOpIsRefused) {
   Graph g;
   Var ids = input(g, "ids", {DType::I32, {3}});
-  std::string m = message_of<ShapeError>([&] { (void)ops::exp(ids); });
+  std::string m = test::message_of<ShapeError>([&] { (void)ops::exp(ids); });
   expect_contains(m, "i32");
   expect_contains(m, "(exp)");
 }
 
 TEST(Errors, UnknownOpSuggestsCloseNames) {
-  std::string m = message_of<GraphError>([] { (void)op_id("tanhh"); });
+  std::string m = test::message_of<GraphError>([] { (void)op_id("tanhh"); });
   expect_contains(m, "'tanhh'");
   expect_contains(m, "tanh");
 }
@@ -95,7 +84,7 @@ TEST(Errors, UnknownOpSuggestsCloseNames) {
 TEST(Errors, WrongArityIsAGraphError) {
   Graph g;
   Var a = input(g, "a", {DType::F32, {3}});
-  std::string m = message_of<GraphError>([&] { (void)apply(op_id("add"), {a}); });
+  std::string m = test::message_of<GraphError>([&] { (void)apply(op_id("add"), {a}); });
   expect_contains(m, "(add)");
   expect_contains(m, "expected 2 inputs, got 1");
 }
@@ -103,7 +92,7 @@ TEST(Errors, WrongArityIsAGraphError) {
 TEST(Errors, DuplicateParameterNameNamesIt) {
   Graph g;
   (void)parameter(g, "dec.w", {DType::F32, {3}});
-  std::string m = message_of<GraphError>([&] { (void)parameter(g, "dec.w", {DType::F32, {3}}); });
+  std::string m = test::message_of<GraphError>([&] { (void)parameter(g, "dec.w", {DType::F32, {3}}); });
   expect_contains(m, "'dec.w'");
   expect_contains(m, "tests/test_errors.cpp:");
 }
@@ -111,7 +100,7 @@ TEST(Errors, DuplicateParameterNameNamesIt) {
 TEST(Errors, ParameterShapeConflictInStoreNamesBothShapes) {
   ParameterStore params;
   params.declare("emb", {10, 4});
-  std::string m = message_of<ShapeError>([&] { params.declare("emb", {10, 5}); });
+  std::string m = test::message_of<ShapeError>([&] { params.declare("emb", {10, 5}); });
   expect_contains(m, "'emb'");
   expect_contains(m, "[10,4]");
   expect_contains(m, "[10,5]");
@@ -119,7 +108,7 @@ TEST(Errors, ParameterShapeConflictInStoreNamesBothShapes) {
 
 TEST(Errors, UnknownNodeNameIsAGraphError) {
   Graph g;
-  std::string m = message_of<GraphError>([&] { (void)g.find("decoder.h0"); });
+  std::string m = test::message_of<GraphError>([&] { (void)g.find("decoder.h0"); });
   expect_contains(m, "'decoder.h0'");
 }
 

@@ -33,15 +33,7 @@ int64_t ravel(const std::vector<int64_t>& idx, const Shape& s) {
 Tensor run1(const Graph& g, Var y, const test::Feeds& feeds) { return test::run_graph(g, {y}, feeds)[0]; }
 
 template <class F>
-std::string shape_error_of(F&& build) {
-  try {
-    build();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no ShapeError thrown";
-  return {};
-}
+std::string shape_error_of(F&& build) { return test::message_of<ShapeError>(build); }
 #define EXPECT_HAS(msg, part) EXPECT_NE((msg).find(part), std::string::npos) << "missing '" << (part) << "' in:\n" << (msg)
 
 const DType kAll[] = {DType::F32, DType::F64, DType::I32};

@@ -28,6 +28,18 @@ double rel_l2_error(const Tensor& a, const Tensor& b);
 // Largest |a_i - b_i|.
 double max_abs_diff(const Tensor& a, const Tensor& b);
 
+// The message of the E that f() throws; a test failure if it throws none.
+template <class E, class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return {};
+}
+
 // Nodes of g whose op is named `op` (pass tests).
 int count_op(const Graph& g, std::string_view op);
 // Every pass off except one (pass tests).
