@@ -4,10 +4,14 @@
 set -euo pipefail
 packages=(
   g++ cmake make pkg-config
-  libdnnl-dev libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libdnnl-dev
+  ocl-icd-opencl-dev  # oneDNN's CMake config calls find_package(OpenCL); libdnnl-dev only recommends it
+  libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev
   python3-torch python3-numpy
-  libopenblas0-pthread  # PyTorch links libblas.so.3: without OpenBLAS it gets the reference BLAS (~5 GF/s)
+  # PyTorch links libblas.so.3: without OpenBLAS it gets the reference BLAS (~5 GF/s). The
+  # OpenMP build shares PyTorch's thread pool; the pthreads build fights it for the cores.
+  libopenblas0-openmp
   graphviz
 )
 missing=()
