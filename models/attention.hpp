@@ -1,4 +1,4 @@
-// Attention as a pluggable layer (MODEL.md, Attention). A layer turns decoder
+// Attention as a pluggable layer (docs/MODEL.md, Attention). A layer turns decoder
 // outputs d (B,T,H) and encoder outputs e (B,S,H) into scores (B,T,S), takes a
 // softmax over the source positions with padded positions excluded, and
 // returns the weights and the context c_t = Σ_s α_ts e_s. Layers are built

@@ -4,7 +4,7 @@
 // written atomically (temp file, fsync, rename, fsync of the directory), and
 // read with every field validated: a hostile or truncated file gives a
 // CheckpointError naming the file and the problem, never a crash.
-// A model checkpoint holds exactly MODEL.md's parameter names (so it loads into
+// A model checkpoint holds exactly docs/MODEL.md's parameter names (so it loads into
 // PyTorch with strict=True) plus "loom.*" metadata; training state goes to a
 // sidecar "<path>.train" safetensors file.
 #pragma once

@@ -1,4 +1,4 @@
-// Decoding a trained Seq2Seq (MODEL.md, Decoding). The encoder runs once per
+// Decoding a trained Seq2Seq (docs/MODEL.md, Decoding). The encoder runs once per
 // sentence as its own graph (1,S); then a one-step decoder graph for K rows
 // (K = 1 for greedy, the beam width for beam search) maps the previous token,
 // each layer's (h, c), the encoder outputs and the source mask to log-probs

@@ -1,4 +1,4 @@
-// A translator on disk: the Seq2Seq parameters under MODEL.md's names, its
+// A translator on disk: the Seq2Seq parameters under docs/MODEL.md's names, its
 // hyper-parameters ("loom.config") and both vocabularies, in one safetensors
 // checkpoint (models/checkpoint.hpp), so that a checkpoint alone translates.
 #pragma once

@@ -43,7 +43,8 @@ ProgressLine::ProgressLine(std::ostream& out, ProgressOptions options, ProgressC
   rate_done_ = done_;
   epoch_ = 1 + done_ / options_.steps_per_epoch;
   step_ = done_ % options_.steps_per_epoch;
-  rate_time_ = clock_();
+  start_time_ = clock_();
+  rate_time_ = start_time_;
 }
 
 void ProgressLine::update(int64_t epoch, int64_t step, double loss, int64_t tokens) {
@@ -86,7 +87,10 @@ std::string ProgressLine::text() const {
 
 double ProgressLine::eta_seconds() const {
   if (!have_rate_ || steps_per_s_ <= 0) return std::numeric_limits<double>::quiet_NaN();
-  return double(std::max<int64_t>(0, total_steps() - done_)) / steps_per_s_;
+  double eta = double(std::max<int64_t>(0, total_steps() - done_)) / steps_per_s_;
+  if (options_.time_limit_s > 0)
+    eta = std::min(eta, std::max(0.0, start_time_ + options_.time_limit_s - rate_time_));
+  return eta;
 }
 
 void ProgressLine::draw(double now) {

@@ -4,7 +4,8 @@
 // on a pipe or file a plain line is printed every plain_interval_s. The loss
 // shown is the mean over the updates since the last line drawn; throughput
 // (steps/s and tokens/s) is an exponential moving average with a time
-// constant, so the ETA is steady whatever the update rate. Time comes from an
+// constant, so the ETA is steady whatever the update rate, and a run with a
+// time limit never shows an ETA past that limit. Time comes from an
 // injectable clock, so tests drive it by hand.
 #pragma once
 #include <cstdint>
@@ -35,6 +36,7 @@ struct ProgressOptions {
   double tty_interval_s = 0.25; // at most 4 redraws per second
   double plain_interval_s = 10; // one line per 10 s on a pipe
   double rate_time_constant_s = 10;  // EMA time constant of the throughput
+  double time_limit_s = 0;           // the run stops this long after the line starts; 0 = no limit
 };
 
 class ProgressLine {
@@ -53,7 +55,8 @@ class ProgressLine {
 
   // The text the next draw would show (no '\r', no newline).
   std::string text() const;
-  // Seconds left at the smoothed step rate; NaN until a rate is known.
+  // Seconds left at the smoothed step rate, at most the time limit's rest;
+  // NaN until a rate is known.
   double eta_seconds() const;
   double tokens_per_second() const { return tokens_per_s_; }
   double steps_per_second() const { return steps_per_s_; }
@@ -67,6 +70,7 @@ class ProgressLine {
   ProgressOptions options_;
   ProgressClock clock_;
   int64_t epoch_ = 1, step_ = 0, done_ = 0;  // done_: global steps finished
+  double start_time_ = 0;                    // clock when the line was made
   double rate_time_ = 0;                     // clock and steps at the last rate sample
   int64_t rate_done_ = 0;
   int64_t pending_tokens_ = 0;               // tokens since then

@@ -1,8 +1,8 @@
-// The flagship model (/work/shared/MODEL.md): embeddings -> L-layer LSTM
+// The flagship model (docs/MODEL.md): embeddings -> L-layer LSTM
 // encoder -> L-layer LSTM decoder started from the encoder's final states ->
 // a pluggable attention layer -> linear output over [d_t ; c_t] -> masked
 // cross-entropy. Seq2Seq owns the ParameterStore (names and shapes exactly as
-// MODEL.md fixes them) and one compiled plan per batch shape (B,S,T); a warm
+// docs/MODEL.md fixes them) and one compiled plan per batch shape (B,S,T); a warm
 // training step allocates nothing. The graph-building pieces are public so
 // decoding (models/decode.*) and tests assemble other graphs from the same
 // parameters.

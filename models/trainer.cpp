@@ -70,7 +70,9 @@ class TrainingRun {
   void resume_state();
   double run_step(const text::Batch& batch);
   bool should_pause(const std::atomic<bool>* stop) const;
-  void validate(int64_t epoch, ProgressLine& progress);
+  void validate(int64_t epoch, int64_t next_batch, bool epoch_end, ProgressLine& progress);
+  void keep_if_best(double loss, int64_t epoch, int64_t next_batch);
+  void summarise();
   void save(const std::string& path, int64_t epoch, int64_t next_batch);
   void log_row(int64_t epoch, double valid_loss, double ppl, double bleu);
   void draw_curve();
@@ -89,6 +91,13 @@ class TrainingRun {
   std::vector<std::pair<double, double>> train_curve_, valid_curve_;
   TrainingState state_;
   int bad_epochs_ = 0;
+  // The loss of best.safetensors. Early stopping compares epoch ends only
+  // (state_.best_validation_loss); a validation at a time or step limit may
+  // still replace best.safetensors, and this keeps it from being replaced by
+  // a worse model later.
+  double best_saved_loss_ = std::numeric_limits<double>::infinity();
+  double train_seconds_ = 0, validate_seconds_ = 0, save_seconds_ = 0;
+  int64_t tokens_trained_ = 0;
   double window_loss_ = 0;
   int64_t window_steps_ = 0, window_tokens_ = 0;
   clock::time_point window_start_ = clock::now();
@@ -145,6 +154,8 @@ void TrainingRun::resume_state() {
     restore_schedule_state(state_, *schedule_);
     auto it = state_.extra.find("early_stop_bad_epochs");
     bad_epochs_ = it == state_.extra.end() ? 0 : std::stoi(it->second);
+    it = state_.extra.find("best_saved_loss");
+    best_saved_loss_ = it == state_.extra.end() ? state_.best_validation_loss : std::stod(it->second);
     read_curve(csv, train_curve_, valid_curve_);
     std::erase_if(train_curve_, [&](auto& p) { return p.first > double(state_.global_step); });
     std::erase_if(valid_curve_, [&](auto& p) { return p.first > double(state_.global_step); });
@@ -175,15 +186,20 @@ bool TrainingRun::should_pause(const std::atomic<bool>* stop) const {
 }
 
 void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batch) {
+  const auto began = clock::now();
   save_model(path, *model_, src_vocab_, tgt_vocab_);
   state_.epoch = epoch;
   state_.batch_index = next_batch;
   state_.rng_state = "seed=" + std::to_string(seed_);
   state_.extra["early_stop_bad_epochs"] = std::to_string(bad_epochs_);
+  char best[40];
+  std::snprintf(best, sizeof best, "%.17g", best_saved_loss_);
+  state_.extra["best_saved_loss"] = best;
   capture_optimizer_state(state_, *optimizer_, model_->params());
   capture_schedule_state(state_, *schedule_);
   save_training_state(path, state_);
   result_.checkpoint = path;
+  save_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
 }
 
 void TrainingRun::log_row(int64_t epoch, double valid_loss, double ppl, double bleu) {
@@ -206,7 +222,11 @@ void TrainingRun::draw_curve() {
   if (!series.empty()) line_chart(o_.out_dir + "/loss.svg", "Loss", "step", "cross-entropy (nats/token)", series);
 }
 
-void TrainingRun::validate(int64_t epoch, ProgressLine& progress) {
+// At an epoch's end the validation also drives early stopping and the
+// plateau schedule; at a time or step limit it only reports and may keep the
+// model as best.safetensors, so that a resumed run replays the same epochs.
+void TrainingRun::validate(int64_t epoch, int64_t next_batch, bool epoch_end, ProgressLine& progress) {
+  const auto began = clock::now();
   EvalResult eval;
   for (const text::Batch& b : valid_batcher_->epoch(0)) eval += model_->evaluate_batch(b);
   Decoder decoder(*model_);
@@ -220,41 +240,74 @@ void TrainingRun::validate(int64_t epoch, ProgressLine& progress) {
   double bleu = n ? corpus_bleu(hyps, refs).bleu : kNaN;
   double loss = eval.loss(), ppl = perplexity(loss);
   char line[200];
-  std::snprintf(line, sizeof line, "epoch %lld  valid loss %.4f  ppl %.2f  accuracy %.1f%%  BLEU %.1f",
-                (long long)epoch + 1, loss, ppl, 100 * eval.accuracy(), bleu);
+  std::snprintf(line, sizeof line, "%s %lld  valid loss %.4f  ppl %.2f  accuracy %.1f%%  BLEU %.1f",
+                epoch_end ? "epoch" : "stopped in epoch", (long long)epoch + 1, loss, ppl, 100 * eval.accuracy(),
+                bleu);
   progress.message(line);
   log_row(epoch + 1, loss, ppl, bleu);
   draw_curve();
-  schedule_->observe_validation(loss);
   result_.last_valid_bleu = bleu;
-  if (loss < state_.best_validation_loss) {
-    state_.best_validation_loss = loss;
-    bad_epochs_ = 0;
-    save(o_.out_dir + "/best.safetensors", epoch + 1, 0);
-  } else {
-    ++bad_epochs_;
+  validate_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
+  if (epoch_end) {
+    schedule_->observe_validation(loss);
+    if (loss < state_.best_validation_loss) {
+      state_.best_validation_loss = loss;
+      bad_epochs_ = 0;
+    } else {
+      ++bad_epochs_;
+    }
   }
+  keep_if_best(loss, epoch, next_batch);
+}
+
+void TrainingRun::keep_if_best(double loss, int64_t epoch, int64_t next_batch) {
+  if (!(loss < best_saved_loss_)) return;
+  best_saved_loss_ = loss;
+  result_.best_valid_loss = std::min(result_.best_valid_loss, loss);
+  save(o_.out_dir + "/best.safetensors", next_batch == 0 ? epoch + 1 : epoch, next_batch);
+}
+
+// One line on where the time went, so a slow run can be told from a short one.
+void TrainingRun::summarise() {
+  if (train_seconds_ <= 0) return;
+  const double per_epoch = double(batcher_->epoch_plan(0).size());
+  char line[300];
+  std::snprintf(line, sizeof line,
+                "time: training %s for %lld steps (%.2f epochs, %.0f target tokens/s), validation %s, "
+                "checkpoints %s\n",
+                format_duration(train_seconds_).c_str(), (long long)result_.step_losses.size(),
+                double(result_.step_losses.size()) / per_epoch, double(tokens_trained_) / train_seconds_,
+                format_duration(validate_seconds_).c_str(), format_duration(save_seconds_).c_str());
+  log_ << line;
 }
 
 TrainResult TrainingRun::run(const std::atomic<bool>* stop) {
   set_up_model();
   set_up_data();
   resume_state();
+  result_.best_valid_loss = std::numeric_limits<double>::infinity();
   train_epochs(stop);
+  summarise();
   result_.global_step = state_.global_step;
-  result_.best_valid_loss = state_.best_validation_loss;
+  result_.best_valid_loss = std::min(result_.best_valid_loss, state_.best_validation_loss);
   return result_;
 }
 
 TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
   const int64_t per_epoch = int64_t(batcher_->epoch_plan(0).size());
-  ProgressLine progress(log_, {o_.epochs, per_epoch, state_.global_step, is_terminal(stderr)});
+  ProgressOptions po{o_.epochs, per_epoch, state_.global_step, is_terminal(stderr)};
+  po.time_limit_s = o_.max_minutes > 0 ? o_.max_minutes * 60.0 - minutes() * 60.0 : 0.0;
+  po.rate_time_constant_s = 30;  // a shared machine's bursts should not swing the ETA
+  ProgressLine progress(log_, po);
   const std::string last = o_.out_dir + "/last.safetensors";
   for (int64_t epoch = state_.epoch; epoch < o_.epochs; ++epoch) {
     std::vector<std::vector<int64_t>> plan = batcher_->epoch_plan(uint64_t(epoch));
     int64_t first = epoch == state_.epoch ? state_.batch_index : 0;
     for (int64_t b = first; b < int64_t(plan.size()); ++b) {
       if (should_pause(stop)) {
+        // A time or step limit ends a planned run: score what it reached.
+        // Ctrl-C wants out now and skips this.
+        if (!(stop && stop->load()) && b > first) validate(epoch, b, false, progress);
         progress.finish();
         save(last, epoch, b);
         log_ << "stopped at step " << state_.global_step << "; resume with --resume " << last << "\n";
@@ -262,7 +315,10 @@ TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
         return result_;
       }
       text::Batch batch = batcher_->make_batch(plan[size_t(b)]);
+      const auto began = clock::now();
       double loss = run_step(batch);
+      train_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
+      tokens_trained_ += batch.target_tokens;
       result_.step_losses.push_back(loss);
       window_loss_ += loss;
       ++window_steps_;
@@ -270,7 +326,7 @@ TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
       progress.update(epoch + 1, b + 1, loss, batch.target_tokens);
       if (o_.log_every > 0 && state_.global_step % o_.log_every == 0) log_row(epoch + 1, kNaN, kNaN, kNaN);
     }
-    validate(epoch, progress);
+    validate(epoch, 0, true, progress);
     save(last, epoch + 1, 0);
     if (o_.patience > 0 && bad_epochs_ >= o_.patience) {
       progress.message("early stop: no better validation loss for " + std::to_string(bad_epochs_) + " epochs");

@@ -33,7 +33,7 @@ double at3(const Tensor& x, int64_t i, int64_t j, int64_t k, int64_t n1, int64_t
   return x.at((i * n1 + j) * n2 + k);
 }
 
-// The score of (b,t,s) for layer `name`, written from MODEL.md's formulas.
+// The score of (b,t,s) for layer `name`, written from docs/MODEL.md's formulas.
 double reference_score(const std::string& name, const Case& c, int64_t b, int64_t t, int64_t s) {
   auto d = [&](int64_t i) { return at3(c.d, b, t, i, T, H); };
   auto e = [&](int64_t i) { return at3(c.e, b, s, i, S, H); };

@@ -515,7 +515,7 @@ int run_python(const std::string& args) {
   return std::system(("/usr/bin/python3 " + std::string(kScript) + " " + args + " >/dev/null").c_str());
 }
 
-// MODEL.md's parameters for one layer and dot attention.
+// docs/MODEL.md's parameters for one layer and dot attention.
 ParameterStore model_md_store(int64_t vs, int64_t vt, int64_t e, int64_t h) {
   ParameterStore p(DType::F32);
   p.declare("src_embedding.weight", {vs, e});
@@ -582,7 +582,7 @@ TEST(PyTorchInterop, LoomCheckpointGivesPyTorchLossAndEveryGradient) {
   EXPECT_EQ(read_bytes(model), read_bytes(dir.file("again")));
 }
 
-// The script's own self-tests (format, model vs MODEL.md), run here so that
+// The script's own self-tests (format, model vs docs/MODEL.md), run here so that
 // ctest covers them without a CMake entry of their own.
 TEST(PyTorchInterop, PythonSelfTestsPass) {
   if (!python_torch_available()) GTEST_SKIP() << "/usr/bin/python3 cannot import torch, or no " << kScript;

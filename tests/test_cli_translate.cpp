@@ -245,6 +245,7 @@ TEST(CliTranslate, BadOptionsExitTwoWithUsage) {
   EXPECT_EQ(help.status, 0);
   EXPECT_TRUE(contains(help.out, "--attention")) << help.out;
   EXPECT_TRUE(contains(help.out, "(=1)")) << "defaults are shown\n" << help.out;
+  EXPECT_TRUE(contains(help.out, "<pad> and <bos> are never")) << "how decoding differs from argmax\n" << help.out;
 }
 
 }  // namespace

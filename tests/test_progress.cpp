@@ -50,6 +50,25 @@ TEST(Progress, LineTextAndEta) {
   EXPECT_DOUBLE_EQ(line.eta_seconds(), 252.0);
 }
 
+TEST(Progress, EtaNeverPassesTheTimeLimit) {
+  // 1000 steps at 1 step/s would take 999 s more, but the run stops 60 s
+  // after it started: 59 s are left after the first second.
+  FakeClock clock;
+  std::ostringstream out;
+  ProgressLine line(out, {.epochs = 1, .steps_per_epoch = 1000, .time_limit_s = 60}, clock.fn());
+  clock.now = 1;
+  line.update(1, 1, 1.0, 10);
+  EXPECT_DOUBLE_EQ(line.eta_seconds(), 59.0);
+  clock.now = 70;  // past the limit: nothing left, never negative
+  line.update(1, 2, 1.0, 10);
+  EXPECT_DOUBLE_EQ(line.eta_seconds(), 0.0);
+  // Without a limit the same rate gives the steps' ETA.
+  ProgressLine open_ended(out, {.epochs = 1, .steps_per_epoch = 1000}, clock.fn());
+  clock.now = 71;
+  open_ended.update(1, 1, 1.0, 10);
+  EXPECT_DOUBLE_EQ(open_ended.eta_seconds(), 999.0);
+}
+
 TEST(Progress, RateIsSmoothedIndependentlyOfUpdateCadence) {
   // Both lines see 1 step/s for one second, then 2 steps/s for 4 s; one is
   // told every second, the other every half second. With tau = 10 s the rate

@@ -1,5 +1,5 @@
 // The encoder-decoder (models/seq2seq.*): parameter names and shapes exactly
-// as MODEL.md fixes them; loss at init near log(Vt); padding never changes a
+// as docs/MODEL.md fixes them; loss at init near log(Vt); padding never changes a
 // loss or a gradient; f64 gradient checks of the whole model for every
 // attention layer; the gradients train_step_gradients writes into the store
 // against finite differences; the toy corpus trains with Adam; same seed ->

@@ -4,6 +4,7 @@
 // curve; early stopping and bad input are reported.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -63,6 +64,23 @@ TEST(Trainer, ResumedRunReproducesUninterruptedLossesExactly) {
   ASSERT_EQ(joined.size(), whole.step_losses.size());
   for (size_t i = 0; i < joined.size(); ++i) EXPECT_EQ(joined[i], whole.step_losses[i]) << "step " << i;
   EXPECT_EQ(b.global_step, whole.global_step);
+}
+
+TEST(Trainer, StepLimitValidatesAndKeepsBestWithoutChangingEarlyStopping) {
+  std::ostringstream log;
+  TrainOptions o = toy_options(fresh_dir("limit"));
+  o.max_steps = 3;  // inside epoch 1: no epoch-end validation yet
+  TrainResult r = train(o, log);
+  ASSERT_TRUE(r.interrupted);
+  EXPECT_NE(log.str().find("stopped in epoch 1  valid loss"), std::string::npos) << log.str();
+  EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/best.safetensors"));
+  EXPECT_TRUE(std::isfinite(r.best_valid_loss));
+  EXPECT_NE(log.str().find("time: training"), std::string::npos) << log.str();
+  // The limit's validation is not an epoch: early stopping starts from scratch.
+  TrainingState best = load_training_state(o.out_dir + "/best.safetensors");
+  EXPECT_EQ(best.batch_index, 3);
+  EXPECT_TRUE(std::isinf(best.best_validation_loss));
+  EXPECT_EQ(best.extra.at("early_stop_bad_epochs"), "0");
 }
 
 TEST(Trainer, StopFlagCheckpointsAndResumeContinues) {

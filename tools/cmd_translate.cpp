@@ -42,7 +42,12 @@ std::string description() {
          "(models/model_io.hpp), one translation per line. With no SENTENCE, reads one\n"
          "sentence per line from stdin (a blank line gives a blank line). Words the\n"
          "source vocabulary lacks become <unk>. Quote a sentence to keep it one argument:\n"
-         "  loom translate --checkpoint model.safetensors \"the white house\" \"thank you\"";
+         "  loom translate --checkpoint model.safetensors \"the white house\" \"thank you\"\n\n"
+         "Decoding is not a plain argmax over the logits: <pad> and <bos> are never\n"
+         "emitted (the model is never trained to predict them), so greedy decoding takes\n"
+         "the best of the other ids and stops at <eos> or the length limit. A beam\n"
+         "(--beam K) ranks hypotheses by log-probability per scored token. docs/MODEL.md,\n"
+         "Decoding, has the details.";
 }
 
 // Parses args, SENTENCE words included. Returns nullopt after printing the

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package Loom needs to build, test and benchmark.
 # Idempotent, and silent when everything is already there.
+# `bash tools/setup.sh --list` prints the package list and installs nothing
+# (tests/scripts/check_setup_packages proves the list complete).
 set -euo pipefail
 packages=(
   g++ cmake make pkg-config
@@ -14,6 +16,10 @@ packages=(
   libopenblas0-openmp
   graphviz
 )
+if [ "${1:-}" = "--list" ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,4 @@
-// Batches of padded id tensors for the encoder-decoder (MODEL.md, Tokens).
+// Batches of padded id tensors for the encoder-decoder (docs/MODEL.md, Tokens).
 // An epoch: pairs are grouped into buckets by source length (bucket_width
 // tokens wide; 1 = exact source length, which suits oneDNN's LSTM), each
 // bucket is shuffled and cut into batches, and the batches are shuffled. All

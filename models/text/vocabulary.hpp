@@ -1,4 +1,4 @@
-// A token <-> id table for one language. Ids 0..3 are reserved, as MODEL.md
+// A token <-> id table for one language. Ids 0..3 are reserved, as docs/MODEL.md
 // fixes: <pad>=0 <unk>=1 <bos>=2 <eos>=3. Corpus tokens follow in a
 // deterministic order (frequency descending, then byte-wise string order), so
 // the same corpus always gives the same ids. The file form is one token per

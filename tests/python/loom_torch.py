@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""PyTorch twin of Loom's attention encoder-decoder (/work/shared/MODEL.md).
+"""PyTorch twin of Loom's attention encoder-decoder (docs/MODEL.md).
 
 Reads and writes Loom checkpoints (safetensors, docs/CHECKPOINTS.md) with no
 package beyond torch: the format is parsed here with json + struct and
-validated as strictly as Loom's reader. The model uses MODEL.md's parameter
+validated as strictly as Loom's reader. The model uses docs/MODEL.md's parameter
 names, so a Loom checkpoint loads with load_state_dict(strict=True) and back.
 
 The C++ code (models/seq2seq.cpp, models/attention.cpp, ops/lstm.hpp,
@@ -327,7 +327,7 @@ def checkpoint_metadata(vocabs, config, extra=None):
 
 
 def save_checkpoint(model, path, metadata):
-    """Writes the model's state_dict (MODEL.md names) with Loom metadata."""
+    """Writes the model's state_dict (docs/MODEL.md names) with Loom metadata."""
     tensors = {k: v.detach().to(torch.float32) for k, v in model.state_dict().items()}
     write_safetensors(path, tensors, metadata)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Self-tests of tests/python/loom_torch.py: the safetensors reader/writer
 (round trips, determinism, hostile files) and the PyTorch model against
-MODEL.md written out by hand (LSTM gate order, padding, attention, loss).
+docs/MODEL.md written out by hand (LSTM gate order, padding, attention, loss).
 Run: /usr/bin/python3 -m unittest tests/python/test_safetensors_interop.py
 (the C++ side reads files this script writes in tests/test_checkpoint.cpp)."""
 import json
