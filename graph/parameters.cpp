@@ -1,5 +1,6 @@
 #include "graph/parameters.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "graph/errors.hpp"
@@ -12,23 +13,32 @@ ParameterStore::ParameterStore(DType dtype)
 }
 
 void ParameterStore::declare(const std::string& name, const Shape& shape) {
-  for (const Entry& e : entries_)
-    if (e.name == name) {
-      if (!(e.shape == shape))
-        throw ShapeError("parameter '" + name + "' is declared as " + e.shape.str() + " and again as " + shape.str());
-      return;
-    }
+  if (auto it = index_.find(name); it != index_.end()) {
+    const Entry& e = entries_[it->second];
+    if (!(e.shape == shape))
+      throw ShapeError("parameter '" + name + "' is declared as " + e.shape.str() + " and again as " + shape.str());
+    return;
+  }
   int64_t offset = capacity_;
-  int64_t grown = offset + (shape.numel() + 15) / 16 * 16;
+  reserve(offset + (shape.numel() + 15) / 16 * 16);
+  capacity_ = offset + (shape.numel() + 15) / 16 * 16;
+  index_.emplace(name, entries_.size());
+  entries_.push_back({name, shape, offset});
+  ++version_;
+}
+
+// Grows the buffers geometrically, so that declaring N parameters copies
+// O(total size) bytes, not O(N * total size). Memory past capacity_ stays zero.
+void ParameterStore::reserve(int64_t elements) {
+  if (elements <= allocated_) return;
+  int64_t grown = std::max(elements, allocated_ * 2);
   size_t esz = dtype_size(dtype_);
   AlignedBuffer v = aligned_alloc_bytes(size_t(grown) * esz), g = aligned_alloc_bytes(size_t(grown) * esz);
   std::memcpy(v.get(), values_.get(), size_t(capacity_) * esz);
   std::memcpy(g.get(), grads_.get(), size_t(capacity_) * esz);
   values_ = std::move(v);
   grads_ = std::move(g);
-  capacity_ = grown;
-  entries_.push_back({name, shape, offset});
-  ++version_;
+  allocated_ = grown;
 }
 
 void ParameterStore::declare_all(const Graph& g) {
@@ -41,15 +51,10 @@ void ParameterStore::declare_all(const Graph& g) {
   }
 }
 
-bool ParameterStore::has(std::string_view name) const {
-  for (const Entry& e : entries_)
-    if (e.name == name) return true;
-  return false;
-}
+bool ParameterStore::has(std::string_view name) const { return index_.find(name) != index_.end(); }
 
 const ParameterStore::Entry& ParameterStore::entry(std::string_view name) const {
-  for (const Entry& e : entries_)
-    if (e.name == name) return e;
+  if (auto it = index_.find(name); it != index_.end()) return entries_[it->second];
   throw GraphError("no parameter named '" + std::string(name) + "' in the parameter store");
 }
 

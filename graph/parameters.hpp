@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <random>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -49,7 +50,12 @@ class ParameterStore {
  private:
   DType dtype_;
   std::vector<Entry> entries_;
-  int64_t capacity_ = 0;
+  void reserve(int64_t elements);
+
+  // Name -> position in entries_; std::less<> finds string_views without a copy.
+  std::map<std::string, size_t, std::less<>> index_;
+  int64_t capacity_ = 0;   // elements in use
+  int64_t allocated_ = 0;  // elements the buffers hold
   AlignedBuffer values_, grads_;
   uint64_t version_ = 0;
 };
