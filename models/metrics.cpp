@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 #include <string_view>
+#include <unistd.h>
 
 namespace loom::models {
 
@@ -175,7 +176,7 @@ int64_t row_step(const std::string& line) {
 
 // Rewrites the file through a temporary so a crash leaves the old log whole.
 void rewrite_log(const std::string& path, const std::vector<std::string>& lines) {
-  std::string temp = path + ".tmp";
+  std::string temp = path + ".tmp." + std::to_string(::getpid());  // two runs never share one
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     for (const std::string& line : lines) out << line << '\n';

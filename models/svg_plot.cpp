@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 namespace loom::models {
 
@@ -317,7 +318,7 @@ void heatmap(const std::string& path, const std::string& title, const std::vecto
 // ---- files ----
 
 void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string temp = path + ".tmp";
+  const std::string temp = path + ".tmp." + std::to_string(::getpid());  // two runs never share one
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     if (!out) throw PlotError("cannot write '" + path + "': " + std::strerror(errno));

@@ -6,6 +6,7 @@
 // nothing random needs saving beyond the seed.
 #include "models/trainer.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -40,20 +41,25 @@ Corpus read_corpus(const std::string& path, int64_t limit) {
   return c;
 }
 
-// Rows of an earlier metrics CSV, for the loss curve of a resumed run.
+// Rows of an earlier metrics CSV, for the loss curve of a resumed run. The
+// curve is only a picture: a row that does not parse is left out.
 void read_curve(const std::string& path, std::vector<std::pair<double, double>>& train,
                 std::vector<std::pair<double, double>>& valid) {
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);  // header
+  auto number = [](const std::string& text, double& out) {
+    const char* end = text.data() + text.size();
+    return !text.empty() && std::from_chars(text.data(), end, out).ptr == end;
+  };
   while (std::getline(in, line)) {
     std::vector<std::string> f;
     std::stringstream ss(line);
     for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
-    if (f.size() < 4) continue;
-    double step = std::stod(f[1]);
-    if (!f[2].empty()) train.emplace_back(step, std::stod(f[2]));
-    if (!f[3].empty()) valid.emplace_back(step, std::stod(f[3]));
+    double step = 0, value = 0;
+    if (f.size() < 4 || !number(f[1], step)) continue;
+    if (number(f[2], value)) train.emplace_back(step, value);
+    if (number(f[3], value)) valid.emplace_back(step, value);
   }
 }
 
@@ -166,14 +172,41 @@ void TrainingRun::resume_state() {
                                                                  : std::optional<int64_t>(state_.global_step));
 }
 
+// The first parameter whose gradient (or value) holds a NaN or infinity.
+std::string first_nonfinite(ParameterStore& params, bool gradients) {
+  auto finite = [](const auto* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(x[i])) return false;
+    return true;
+  };
+  for (const ParameterStore::Entry& e : params.entries()) {
+    TensorRef t = gradients ? params.grad(e.name) : params.value(e.name);
+    bool ok = t.dtype() == DType::F64 ? finite(t.ptr<double>(), t.numel()) : finite(t.ptr<float>(), t.numel());
+    if (!ok) return e.name;
+  }
+  return "";
+}
+
+// Returns the step's loss, or NaN when the update was skipped.
 double TrainingRun::run_step(const text::Batch& batch) {
   ParameterStore& params = model_->params();
   model_->set_dropout_step(uint64_t(state_.global_step));
-  double loss = model_->train_step_gradients(batch);
-  if (!std::isfinite(loss))
-    throw std::runtime_error("the training loss became " + std::to_string(loss) + " at step " +
-                             std::to_string(state_.global_step) + "; lower --lr or raise --clip");
-  if (o_.clip_norm > 0) optim::clip_grad_norm(params, o_.clip_norm);
+  const double loss = model_->train_step_gradients(batch);
+  const double norm = optim::clip_grad_norm(params, o_.clip_norm);  // clip 0 only measures
+  if (!std::isfinite(loss) || !std::isfinite(norm)) {
+    std::string what = !std::isfinite(loss) ? "the training loss is " + std::to_string(loss)
+                                             : "the gradient of '" + first_nonfinite(params, true) + "' is not finite";
+    std::string where = "step " + std::to_string(state_.global_step + 1) + ": " + what;
+    ++state_.global_step;
+    if (o_.on_nonfinite == "skip") {
+      ++result_.skipped_steps;
+      log_ << where << "; update skipped (--on-nonfinite skip)\n";
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+    throw NonFiniteError(where + "; no update applied, and the last checkpoint is kept as it was. " +
+                         (o_.clip_norm > 0 ? "Lower --lr" : "Lower --lr or limit the gradient norm with --clip 1") +
+                         ", or pass --on-nonfinite skip to step over such batches");
+  }
   optimizer_->step(params, schedule_->lr(state_.global_step));
   ++state_.global_step;
   return loss;
@@ -187,6 +220,11 @@ bool TrainingRun::should_pause(const std::atomic<bool>* stop) const {
 
 void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batch) {
   const auto began = clock::now();
+  // A model with a NaN or infinity could never be resumed: keep the file
+  // that is there instead.
+  if (std::string bad = first_nonfinite(model_->params(), false); !bad.empty())
+    throw NonFiniteError("step " + std::to_string(state_.global_step) + ": parameter '" + bad +
+                         "' is no longer finite; " + path + " is kept as it was. Lower --lr");
   save_model(path, *model_, src_vocab_, tgt_vocab_);
   state_.epoch = epoch;
   state_.batch_index = next_batch;
@@ -205,8 +243,12 @@ void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batc
 void TrainingRun::log_row(int64_t epoch, double valid_loss, double ppl, double bleu) {
   double train_loss = window_steps_ ? window_loss_ / double(window_steps_) : kNaN;
   double window_secs = std::chrono::duration<double>(clock::now() - window_start_).count();
-  metrics_->append({epoch, state_.global_step, train_loss, valid_loss, ppl, bleu, schedule_->lr(state_.global_step),
-                    window_secs > 0 ? double(window_tokens_) / window_secs : kNaN, minutes() * 60.0});
+  try {
+    metrics_->append({epoch, state_.global_step, train_loss, valid_loss, ppl, bleu, schedule_->lr(state_.global_step),
+                      window_secs > 0 ? double(window_tokens_) / window_secs : kNaN, minutes() * 60.0});
+  } catch (const MetricsError& e) {
+    log_ << "warning: a metrics row was not written: " << e.what() << "\n";
+  }
   if (window_steps_) train_curve_.emplace_back(double(state_.global_step), train_loss);
   if (!std::isnan(valid_loss)) valid_curve_.emplace_back(double(state_.global_step), valid_loss);
   window_loss_ = 0;
@@ -215,11 +257,18 @@ void TrainingRun::log_row(int64_t epoch, double valid_loss, double ppl, double b
   window_start_ = clock::now();
 }
 
+// The curve is a picture: failing to draw it (a full disk, a folder gone)
+// is reported and training goes on to its checkpoints.
 void TrainingRun::draw_curve() {
   std::vector<PlotSeries> series;
   if (!train_curve_.empty()) series.push_back({"train", train_curve_});
   if (!valid_curve_.empty()) series.push_back({"validation", valid_curve_});
-  if (!series.empty()) line_chart(o_.out_dir + "/loss.svg", "Loss", "step", "cross-entropy (nats/token)", series);
+  if (series.empty()) return;
+  try {
+    line_chart(o_.out_dir + "/loss.svg", "Loss", "step", "cross-entropy (nats/token)", series);
+  } catch (const PlotError& e) {
+    log_ << "warning: the loss curve was not drawn: " << e.what() << "\n";
+  }
 }
 
 // At an epoch's end the validation also drives early stopping and the
@@ -249,6 +298,13 @@ void TrainingRun::validate(int64_t epoch, int64_t next_batch, bool epoch_end, Pr
   result_.last_valid_bleu = bleu;
   validate_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
   if (epoch_end) {
+    if (std::isfinite(state_.best_validation_loss) && !(loss <= 2 * state_.best_validation_loss)) {
+      std::snprintf(line, sizeof line,
+                    "warning: validation loss %.4f is more than twice the best, %.4f: training is diverging "
+                    "(lower --lr; --patience stops such a run)",
+                    loss, state_.best_validation_loss);
+      progress.message(line);
+    }
     schedule_->observe_validation(loss);
     if (loss < state_.best_validation_loss) {
       state_.best_validation_loss = loss;
@@ -320,10 +376,12 @@ TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
       train_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
       tokens_trained_ += batch.target_tokens;
       result_.step_losses.push_back(loss);
-      window_loss_ += loss;
-      ++window_steps_;
-      window_tokens_ += batch.target_tokens;
-      progress.update(epoch + 1, b + 1, loss, batch.target_tokens);
+      if (std::isfinite(loss)) {
+        window_loss_ += loss;
+        ++window_steps_;
+        window_tokens_ += batch.target_tokens;
+        progress.update(epoch + 1, b + 1, loss, batch.target_tokens);
+      }
       if (o_.log_every > 0 && state_.global_step % o_.log_every == 0) log_row(epoch + 1, kNaN, kNaN, kNaN);
     }
     validate(epoch, 0, true, progress);

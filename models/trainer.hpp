@@ -8,6 +8,7 @@
 #pragma once
 #include <atomic>
 #include <iosfwd>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,15 @@ struct TrainOptions {
   int64_t max_train_pairs = 0;  // only the first N training pairs; 0 = all
   int64_t bleu_sentences = 200; // validation sentences decoded for BLEU each epoch
   int64_t log_every = 50;       // steps per metrics row
+  // A step whose loss or gradient is not finite: "stop" (throw NonFiniteError,
+  // the last checkpoint untouched) or "skip" (no update; training goes on).
+  std::string on_nonfinite = "stop";
+};
+
+// Training met a NaN or infinity: the message names the step and the loss or
+// the parameter whose gradient or value went bad.
+struct NonFiniteError : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 struct TrainResult {
@@ -46,6 +56,7 @@ struct TrainResult {
   int64_t global_step = 0;
   bool stopped_early = false;   // patience ran out
   bool interrupted = false;     // stop flag, max_steps or max_minutes
+  int64_t skipped_steps = 0;    // updates skipped for a non-finite loss or gradient (--on-nonfinite skip)
   double best_valid_loss = 0;
   double last_valid_bleu = 0;
   std::string checkpoint;       // the last checkpoint written

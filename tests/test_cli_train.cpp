@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "tests/support/run_loom.hpp"
 
@@ -37,15 +39,15 @@ TEST(CliTrain, ToyRunWritesItsFilesAndResumes) {
     EXPECT_TRUE(std::filesystem::exists(out + f)) << f;
 }
 
-// A real Ctrl-C (SIGINT) in the middle of training: the run saves a
-// checkpoint that can be resumed and exits with 130.
-TEST(CliTrain, InterruptSavesACheckpoint) {
+// A real signal in the middle of training: the run saves a checkpoint that
+// can be resumed and exits with 130.
+void expect_signal_saves_a_checkpoint(const std::string& signal) {
   const char* bin = std::getenv("LOOM_BIN");
   ASSERT_TRUE(bin && *bin) << "run through ctest";
-  std::string out = fresh_dir("sigint");
+  std::string out = fresh_dir("signal_" + signal);
   std::filesystem::create_directories(out);
   std::string script = "'" + std::string(bin) + "' " + kToy + "--epochs 100000 --out '" + out + "' 2>'" + out +
-                       "/err' & p=$!; sleep 2; kill -INT $p; wait $p; echo $? > '" + out + "/status'";
+                       "/err' & p=$!; sleep 2; kill -" + signal + " $p; wait $p; echo $? > '" + out + "/status'";
   std::ofstream(out + "/interrupt.sh") << script << "\n";
   ASSERT_EQ(std::system(("bash '" + out + "/interrupt.sh'").c_str()), 0);
   std::ifstream status(out + "/status"), err(out + "/err");
@@ -60,6 +62,9 @@ TEST(CliTrain, InterruptSavesACheckpoint) {
                           "/last.safetensors'");
   EXPECT_EQ(resumed.status, 0) << resumed.all;
 }
+
+TEST(CliTrain, InterruptSavesACheckpoint) { expect_signal_saves_a_checkpoint("INT"); }
+TEST(CliTrain, TerminateSavesACheckpoint) { expect_signal_saves_a_checkpoint("TERM"); }
 
 TEST(CliTrain, HelpShowsDefaults) {
   auto r = run_loom("train --help");
@@ -78,6 +83,34 @@ TEST(CliTrain, BadInputFailsClearly) {
   auto bad_attention = run_loom(kToy + "--epochs 2 --attention luong --out '" + fresh_dir("att") + "'");
   EXPECT_EQ(bad_attention.status, 1);
   EXPECT_NE(bad_attention.err.find("luong"), std::string::npos) << bad_attention.err;
+}
+
+// Out-of-range options are usage errors (exit 2) in command-line terms,
+// refused before any data is read or memory allocated.
+TEST(CliTrain, OptionsOutOfRangeAreUsageErrors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--hidden 0", "--hidden must be in [1, 8192], got 0"},
+      {"--hidden 10000", "--hidden must be in [1, 8192], got 10000"},
+      {"--layers 300", "--layers must be in [1, 64], got 300"},
+      {"--lr -1", "--lr must be a positive finite number, got -1"},
+      {"--lr nan", "--lr must be a positive finite number, got nan"},
+      {"--clip -1", "--clip must be >= 0, got -1"},
+      {"--clip nan", "--clip must be >= 0, got nan"},
+      {"--weight-decay -100", "--weight-decay must be >= 0, got -100"},
+      {"--warmup -5", "--warmup must be >= 0, got -5"},
+      {"--patience -1", "--patience must be >= 0, got -1"},
+      {"--max-minutes nan", "--max-minutes must be >= 0, got nan"},
+      {"--threads -3", "--threads must be in [0, 1024], got -3"},
+      {"--dropout nan", "--dropout must be in [0, 1), got nan"},
+      {"--epochs -1", "--epochs must be >= 1, got -1"},
+      {"--batch 0", "--batch must be in [1, 65536], got 0"},
+      {"--on-nonfinite maybe", "--on-nonfinite must be one of stop | skip, got 'maybe'"},
+  };
+  for (const auto& [option, message] : cases) {
+    auto r = run_loom("train --train no/such/file.tsv " + option);
+    EXPECT_EQ(r.status, 2) << option << "\n" << r.all;
+    EXPECT_NE(r.err.find(message), std::string::npos) << option << "\n" << r.err;
+  }
 }
 
 }  // namespace

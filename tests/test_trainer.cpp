@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "models/checkpoint.hpp"
@@ -81,6 +82,64 @@ TEST(Trainer, StepLimitValidatesAndKeepsBestWithoutChangingEarlyStopping) {
   EXPECT_EQ(best.batch_index, 3);
   EXPECT_TRUE(std::isinf(best.best_validation_loss));
   EXPECT_EQ(best.extra.at("early_stop_bad_epochs"), "0");
+}
+
+TEST(Trainer, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
+  std::ostringstream log;
+  TrainOptions good = toy_options(fresh_dir("nonfinite"));
+  good.epochs = 1;
+  train(good, log);
+  const std::string last = good.out_dir + "/last.safetensors";
+  std::ifstream before_file(last, std::ios::binary);
+  std::string before((std::istreambuf_iterator<char>(before_file)), {});
+  ASSERT_FALSE(before.empty());
+
+  TrainOptions wild = toy_options(good.out_dir);
+  wild.schedule.base_lr = 1e30;
+  wild.clip_norm = 0;
+  try {
+    train(wild, log);
+    FAIL() << "expected a NonFiniteError";
+  } catch (const NonFiniteError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("step "), std::string::npos) << what;
+    EXPECT_NE(what.find("kept as it was"), std::string::npos) << what;
+    EXPECT_NE(what.find("--clip"), std::string::npos) << "clipping is off, so suggest it: " << what;
+  }
+  std::ifstream after_file(last, std::ios::binary);
+  std::string after((std::istreambuf_iterator<char>(after_file)), {});
+  EXPECT_TRUE(after == before) << "the last good checkpoint must not be overwritten";
+}
+
+TEST(Trainer, NonFiniteStepsCanBeSkippedButNonFiniteWeightsAreNeverSaved) {
+  // A NaN in the embedding of one source word: the batches holding that word
+  // get a NaN loss and are skipped; the NaN weight itself still keeps the end
+  // of the run from writing a checkpoint.
+  std::ostringstream log;
+  TrainOptions o = toy_options(fresh_dir("skip"));
+  o.epochs = 1;
+  train(o, log);
+  const std::string last = o.out_dir + "/last.safetensors";
+  TrainingState state = load_training_state(last);
+  LoadedModel m = load_model(last);
+  const int64_t word = m.source_vocab.id("go");
+  ASSERT_GT(word, 3);
+  TensorRef emb = m.model->params().value("src_embedding.weight");
+  emb.ptr<float>()[word * emb.shape()[1]] = std::nanf("");
+  save_model(last, *m.model, m.source_vocab, m.target_vocab);
+  save_training_state(last, state);
+
+  TrainOptions resumed = toy_options(o.out_dir);
+  resumed.epochs = 2;
+  resumed.resume = last;
+  resumed.on_nonfinite = "skip";
+  try {
+    train(resumed, log);
+    FAIL() << "expected a NonFiniteError at the save";
+  } catch (const NonFiniteError& e) {
+    EXPECT_NE(std::string(e.what()).find("'src_embedding.weight'"), std::string::npos) << e.what();
+  }
+  EXPECT_NE(log.str().find("the training loss is nan; update skipped"), std::string::npos) << log.str();
 }
 
 TEST(Trainer, StopFlagCheckpointsAndResumeContinues) {

@@ -9,18 +9,28 @@
 
 #include "models/trainer.hpp"
 #include "tools/commands.hpp"
+#include "tools/option_checks.hpp"
 
 namespace loom::cli {
 namespace po = boost::program_options;
 
 namespace {
 
+// Sizes past these are typos, not models: refusing them up front beats
+// gigabytes of allocation and a bare std::bad_alloc.
+constexpr int64_t kMaxWidth = 8192;  // --embed, --hidden
+constexpr int64_t kMaxLayers = 64;
+constexpr int64_t kMaxBatch = 65536;
+constexpr int kMaxThreads = 1024;
+
 std::atomic<bool> g_stop{false};
 
-// The first Ctrl-C asks for a checkpoint and a clean stop; a second one kills.
+// The first Ctrl-C (or SIGTERM) asks for a checkpoint and a clean stop; a
+// second one kills.
 void on_interrupt(int) {
   g_stop.store(true);
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 }
 
 void add_data_options(po::options_description& d, models::TrainOptions& o) {
@@ -31,53 +41,75 @@ void add_data_options(po::options_description& d, models::TrainOptions& o) {
        "folder for last/best checkpoints, metrics.csv and loss.svg")
       ("resume", po::value(&o.resume)->value_name("CHECKPOINT"),
        "continue from a checkpoint (model options are then read from it)")
-      ("max-train-pairs", po::value(&o.max_train_pairs)->default_value(o.max_train_pairs),
+      ("max-train-pairs", po::value(&o.max_train_pairs)->default_value(o.max_train_pairs)
+           ->notifier(at_least<int64_t>("max-train-pairs", 0)),
        "use only the first N training pairs (0 = all)")
-      ("min-freq", po::value(&o.vocab.min_frequency)->default_value(o.vocab.min_frequency),
+      ("min-freq", po::value(&o.vocab.min_frequency)->default_value(o.vocab.min_frequency)
+           ->notifier(at_least<int64_t>("min-freq", 1)),
        "rarer words become <unk>")
-      ("max-vocab", po::value(&o.vocab.max_size)->default_value(o.vocab.max_size),
+      ("max-vocab", po::value(&o.vocab.max_size)->default_value(o.vocab.max_size)
+           ->notifier(at_least<int64_t>("max-vocab", 0)),
        "largest vocabulary, reserved ids included (0 = no limit)");
 }
 
 void add_model_options(po::options_description& d, models::TrainOptions& o) {
   d.add_options()
-      ("embed", po::value(&o.model.embed)->default_value(o.model.embed), "embedding size E")
-      ("hidden", po::value(&o.model.hidden)->default_value(o.model.hidden), "LSTM hidden size H")
-      ("layers", po::value(&o.model.layers)->default_value(o.model.layers), "LSTM layers L")
+      ("embed", po::value(&o.model.embed)->default_value(o.model.embed)
+           ->notifier(in_range<int64_t>("embed", 1, kMaxWidth)), "embedding size E")
+      ("hidden", po::value(&o.model.hidden)->default_value(o.model.hidden)
+           ->notifier(in_range<int64_t>("hidden", 1, kMaxWidth)), "LSTM hidden size H")
+      ("layers", po::value(&o.model.layers)->default_value(o.model.layers)
+           ->notifier(in_range<int64_t>("layers", 1, kMaxLayers)), "LSTM layers L")
       ("attention", po::value(&o.model.attention)->default_value(o.model.attention),
        "none | dot | scaled-dot | cosine | general | additive | tanh-general")
-      ("dropout", po::value(&o.model.dropout)->default_value(o.model.dropout), "dropout on embeddings and LSTM outputs")
-      ("label-smoothing", po::value(&o.model.label_smoothing)->default_value(o.model.label_smoothing),
+      ("dropout", po::value(&o.model.dropout)->default_value(o.model.dropout)
+           ->notifier(below<double>("dropout", 0.0, 1.0)), "dropout on embeddings and LSTM outputs")
+      ("label-smoothing", po::value(&o.model.label_smoothing)->default_value(o.model.label_smoothing)
+           ->notifier(below<double>("label-smoothing", 0.0, 1.0)),
        "label smoothing of the training loss");
 }
 
 void add_optimizer_options(po::options_description& d, models::TrainOptions& o) {
   d.add_options()
-      ("epochs", po::value(&o.epochs)->default_value(o.epochs), "epochs")
-      ("batch", po::value(&o.batch_size)->default_value(o.batch_size), "sentence pairs per batch")
-      ("bucket-width", po::value(&o.bucket_width)->default_value(o.bucket_width),
+      ("epochs", po::value(&o.epochs)->default_value(o.epochs)->notifier(at_least<int64_t>("epochs", 1)), "epochs")
+      ("batch", po::value(&o.batch_size)->default_value(o.batch_size)
+           ->notifier(in_range<int64_t>("batch", 1, kMaxBatch)), "sentence pairs per batch")
+      ("bucket-width", po::value(&o.bucket_width)->default_value(o.bucket_width)
+           ->notifier(at_least<int64_t>("bucket-width", 1)),
        "source lengths per batching bucket (1 = equal lengths)")
-      ("length-multiple", po::value(&o.length_multiple)->default_value(o.length_multiple),
+      ("length-multiple", po::value(&o.length_multiple)->default_value(o.length_multiple)
+           ->notifier(in_range<int64_t>("length-multiple", 1, 64)),
        "pad batch lengths up to a multiple of this, so fewer plans are compiled")
       ("seed", po::value(&o.seed)->default_value(o.seed), "fixes data order, initialisation and dropout")
       ("optimizer", po::value(&o.optimizer.kind)->default_value(o.optimizer.kind),
        "sgd | momentum | nesterov | adam | adamw")
-      ("lr", po::value(&o.schedule.base_lr)->default_value(o.schedule.base_lr), "learning rate")
-      ("momentum", po::value(&o.optimizer.momentum)->default_value(o.optimizer.momentum, "0.9"), "momentum (sgd kinds)")
-      ("weight-decay", po::value(&o.optimizer.weight_decay)->default_value(o.optimizer.weight_decay), "weight decay")
+      ("lr", po::value(&o.schedule.base_lr)->default_value(o.schedule.base_lr)
+           ->notifier(positive("lr")), "learning rate")
+      ("momentum", po::value(&o.optimizer.momentum)->default_value(o.optimizer.momentum, "0.9")
+           ->notifier(below<double>("momentum", 0.0, 1.0)), "momentum (sgd kinds)")
+      ("weight-decay", po::value(&o.optimizer.weight_decay)->default_value(o.optimizer.weight_decay)
+           ->notifier(at_least<double>("weight-decay", 0.0)), "weight decay")
       ("schedule", po::value(&o.schedule.kind)->default_value(o.schedule.kind),
        "constant | warmup | inverse_sqrt | cosine | plateau")
-      ("warmup", po::value(&o.schedule.warmup_steps)->default_value(o.schedule.warmup_steps), "warm-up steps")
-      ("clip", po::value(&o.clip_norm)->default_value(o.clip_norm), "global gradient-norm limit (0 = off)")
-      ("patience", po::value(&o.patience)->default_value(o.patience),
+      ("warmup", po::value(&o.schedule.warmup_steps)->default_value(o.schedule.warmup_steps)
+           ->notifier(at_least<int64_t>("warmup", 0)), "warm-up steps")
+      ("on-nonfinite", po::value(&o.on_nonfinite)->default_value(o.on_nonfinite)
+           ->notifier(one_of("on-nonfinite", {"stop", "skip"})),
+       "a step with a NaN or infinite loss or gradient: stop (keeping the last checkpoint) or skip its update")
+      ("clip", po::value(&o.clip_norm)->default_value(o.clip_norm)
+           ->notifier(at_least<double>("clip", 0.0)), "global gradient-norm limit (0 = off)")
+      ("patience", po::value(&o.patience)->default_value(o.patience)->notifier(at_least<int>("patience", 0)),
        "stop after this many epochs without a better validation loss (0 = never)")
-      ("max-steps", po::value(&o.max_steps)->default_value(o.max_steps),
+      ("max-steps", po::value(&o.max_steps)->default_value(o.max_steps)->notifier(at_least<int64_t>("max-steps", 0)),
        "stop with a checkpoint after this many steps in all (0 = no limit)")
-      ("max-minutes", po::value(&o.max_minutes)->default_value(o.max_minutes),
+      ("max-minutes", po::value(&o.max_minutes)->default_value(o.max_minutes)
+           ->notifier(at_least<double>("max-minutes", 0.0)),
        "stop with a checkpoint after this many minutes (0 = no limit)")
-      ("bleu-sentences", po::value(&o.bleu_sentences)->default_value(o.bleu_sentences),
+      ("bleu-sentences", po::value(&o.bleu_sentences)->default_value(o.bleu_sentences)
+           ->notifier(at_least<int64_t>("bleu-sentences", 0)),
        "validation sentences translated for BLEU each epoch")
-      ("log-every", po::value(&o.log_every)->default_value(o.log_every), "steps per row of metrics.csv");
+      ("log-every", po::value(&o.log_every)->default_value(o.log_every)
+           ->notifier(at_least<int64_t>("log-every", 0)), "steps per row of metrics.csv");
 }
 
 }  // namespace
@@ -88,7 +120,8 @@ int run_train(const Args& args) {
   int threads = 0;
   po::options_description opts("options");
   opts.add_options()("help,h", "print this help and exit")(
-      "threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)");
+      "threads", po::value(&threads)->default_value(0)
+           ->notifier(in_range("threads", 0, kMaxThreads)), "OpenMP threads (0 = all cores)");
   add_data_options(opts, o);
   add_model_options(opts, o);
   add_optimizer_options(opts, o);
@@ -106,6 +139,7 @@ int run_train(const Args& args) {
   }
   if (threads > 0) omp_set_num_threads(threads);
   std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);  // what kill and batch schedulers send
   try {
     models::TrainResult r = models::train(o, std::cerr, &g_stop);
     std::cout << "steps " << r.global_step << "  best valid loss " << r.best_valid_loss << "  last BLEU "
