@@ -171,6 +171,28 @@ TEST(Tsv, ErrorsNameFileAndLine) {
   expect_text_error([&] { read_tsv(two_tabs); }, {two_tabs + ":1:", "more than one tab"});
 }
 
+TEST(Tsv, EmptyBlankAndHostileFilesAreRefusedByName) {
+  std::string empty = write_file("h1.tsv", "");
+  expect_text_error([&] { read_tsv(empty); }, {empty + ": no sentence pairs"});
+  std::string blank = write_file("h2.tsv", "\n   \n\t\n \r\n");
+  expect_text_error([&] { read_tsv(blank); }, {blank + ": no sentence pairs"});
+  std::string nul = write_file("h3.tsv", std::string("a\tb\nab\0c\td\n", 12));
+  expect_text_error([&] { read_tsv(nul); }, {nul + ":2:", "control character 0x00", "byte offset 2"});
+  std::string inner_cr = write_file("h4.tsv", "a\rb\tc\n");
+  expect_text_error([&] { read_tsv(inner_cr); }, {inner_cr + ":1:", "control character 0x0d"});
+  std::string huge = write_file("h5.tsv", "a\t" + std::string(kMaxLineBytes + 10, 'x'));
+  expect_text_error([&] { read_tsv(huge); }, {huge + ":1:", "line longer than 65536 bytes"});
+}
+
+TEST(Tsv, CrlfAndWhitespaceOnlyLinesAreTheDocumentedPolicy) {
+  std::string path = write_file("crlf.tsv", "one\tuno\r\n  \r\n\r\ntwo\tdos\r\nthree\ttres");
+  std::vector<TextPair> pairs = read_tsv(path);
+  ASSERT_EQ(pairs.size(), 3u);
+  EXPECT_EQ(pairs[0].target, "uno");
+  EXPECT_EQ(pairs[1].line, 4);
+  EXPECT_EQ(pairs[2].target, "tres");  // a last line without a newline still counts
+}
+
 // ---- batcher --------------------------------------------------------------
 
 namespace {

@@ -1,6 +1,9 @@
 // Parallel corpora: reading `source<TAB>target` files and turning them into
 // token ids. Errors name the file and line ("data/x.tsv:12: missing tab").
-// Blank lines are skipped; a trailing '\r' (CRLF files) is dropped.
+// Policy: blank (empty or whitespace-only) lines are skipped; a trailing '\r'
+// is dropped, so CRLF files read like LF files; any other ASCII control
+// character (NUL, a CR inside a line, ESC, DEL ...) is an error, as is a line
+// over kMaxLineBytes or a file without a single pair.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -15,8 +18,12 @@ struct TextPair {
   int64_t line = 0;  // 1-based line in the file it came from
 };
 
+constexpr size_t kMaxLineBytes = 64 * 1024;
+
 // Throws TextError naming path:line for: an unreadable file, a line without a
-// tab or with more than one, an empty (or all-blank) side, invalid UTF-8.
+// tab or with more than one, an empty (or all-blank) side, invalid UTF-8, a
+// control character, a line over kMaxLineBytes; and naming the file when it
+// holds no pair at all.
 std::vector<TextPair> read_tsv(const std::string& path);
 void write_tsv(const std::string& path, const std::vector<TextPair>& pairs);
 
