@@ -16,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "models/decode.hpp"
 #include "models/model_io.hpp"
@@ -240,6 +241,19 @@ TEST(CliTranslate, BadOptionsExitTwoWithUsage) {
     LoomRun r = loom(args);
     EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
     EXPECT_TRUE(contains(r.err, "usage: loom ")) << args << "\n" << r.err;
+  }
+  // Limits are stated in command-line terms, before the checkpoint is read.
+  const std::vector<std::pair<std::string, std::string>> limits = {
+      {"translate --beam 100000 --checkpoint x hello", "--beam must be in [1, 256], got 100000"},
+      {"translate --max-length 5000 --checkpoint x hello", "--max-length must be in [0, 1024], got 5000"},
+      {"translate --threads 10000 --checkpoint x hello", "--threads must be in [0, 1024], got 10000"},
+      {"eval --beam 0 --checkpoint x --data y", "--beam must be in [1, 256], got 0"},
+      {"eval --bleu-limit -1 --checkpoint x --data y", "--bleu-limit must be >= 0, got -1"},
+  };
+  for (const auto& [args, message] : limits) {
+    LoomRun r = loom(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
+    EXPECT_TRUE(contains(r.err, message)) << args << "\n" << r.err;
   }
   LoomRun help = loom("translate --help");
   EXPECT_EQ(help.status, 0);

@@ -17,6 +17,7 @@
 #include "models/model_io.hpp"
 #include "models/text/tokenizer.hpp"
 #include "tools/commands.hpp"
+#include "tools/option_checks.hpp"
 
 namespace loom::cli {
 namespace po = boost::program_options;
@@ -100,13 +101,17 @@ int run_eval(const Args& args) {
       ("help,h", "print this help and exit")
       ("checkpoint", po::value<std::string>(&o.checkpoint)->value_name("FILE"), "model checkpoint (required)")
       ("data", po::value<std::string>(&o.data)->value_name("FILE.tsv"), "source<TAB>target pairs (required)")
-      ("batch", po::value<int64_t>(&o.batch)->value_name("N")->default_value(o.batch),
+      ("batch", po::value<int64_t>(&o.batch)->value_name("N")->default_value(o.batch)
+           ->notifier(in_range<int64_t>("batch", 1, 65536)),
        "pairs per teacher-forced batch")
-      ("beam", po::value<int64_t>(&o.beam)->value_name("K")->default_value(o.beam),
+      ("beam", po::value<int64_t>(&o.beam)->value_name("K")->default_value(o.beam)
+           ->notifier(in_range<int64_t>("beam", 1, kMaxBeam)),
        "beam width for the BLEU decoding; 1 decodes greedily")
-      ("bleu-limit", po::value<int64_t>(&o.bleu_limit)->value_name("N")->default_value(o.bleu_limit),
+      ("bleu-limit", po::value<int64_t>(&o.bleu_limit)->value_name("N")->default_value(o.bleu_limit)
+           ->notifier(at_least<int64_t>("bleu-limit", 0)),
        "decode only the first N sources for BLEU; 0 decodes all")
-      ("threads", po::value<int>(&o.threads)->value_name("N")->default_value(o.threads),
+      ("threads", po::value<int>(&o.threads)->value_name("N")->default_value(o.threads)
+           ->notifier(in_range("threads", 0, kMaxThreads)),
        "OpenMP threads; 0 keeps OpenMP's default (OMP_NUM_THREADS or all cores)");
   po::variables_map vm;
   const std::string text = description();
@@ -117,8 +122,6 @@ int run_eval(const Args& args) {
   }
   std::string error;
   if (o.checkpoint.empty() || o.data.empty()) error = "--checkpoint and --data are required";
-  else if (o.batch < 1 || o.beam < 1) error = "--batch and --beam must be at least 1";
-  else if (o.bleu_limit < 0 || o.threads < 0) error = "--bleu-limit and --threads must be 0 or more";
   if (!error.empty()) {
     std::cerr << "loom " << kCommand << ": " << error << "\n\n";
     print_command_help(std::cerr, kCommand, text, opts);

@@ -13,6 +13,7 @@
 #include "models/svg_plot.hpp"
 #include "models/text/corpus.hpp"
 #include "tools/commands.hpp"
+#include "tools/option_checks.hpp"
 
 namespace loom::cli {
 namespace po = boost::program_options;
@@ -53,9 +54,9 @@ int run_lengths(const Args& args) {
       "checkpoint", po::value(&checkpoints)->required(), "a checkpoint (repeat to compare several)")(
       "label", po::value(&labels), "a name per checkpoint for the table and chart (default: the path)")(
       "data", po::value(&data)->required(), "source<TAB>target pairs")(
-      "width", po::value(&width)->default_value(width), "source lengths per bucket")(
+      "width", po::value(&width)->default_value(width)->notifier(at_least<decltype(width)>("width", 1)), "source lengths per bucket")(
       "svg", po::value(&svg), "also draw the accuracies as a line chart (default: none)")(
-      "threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)");
+      "threads", po::value(&threads)->default_value(0)->notifier(in_range("threads", 0, kMaxThreads)), "OpenMP threads (0 = all cores)");
   std::string text =
       "Decodes every source greedily with each checkpoint and reports the share of\n"
       "outputs that equal their target exactly, by source length (in tokens).";

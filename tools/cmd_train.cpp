@@ -21,7 +21,6 @@ namespace {
 constexpr int64_t kMaxWidth = 8192;  // --embed, --hidden
 constexpr int64_t kMaxLayers = 64;
 constexpr int64_t kMaxBatch = 65536;
-constexpr int kMaxThreads = 1024;
 
 std::atomic<bool> g_stop{false};
 

@@ -19,6 +19,7 @@
 #include "models/svg_plot.hpp"
 #include "models/text/tokenizer.hpp"
 #include "tools/commands.hpp"
+#include "tools/option_checks.hpp"
 
 namespace loom::cli {
 namespace po = boost::program_options;
@@ -59,13 +60,16 @@ std::optional<TranslateOptions> parse_options(const Args& args, bool& help_shown
       ("help,h", "print this help and exit")
       ("checkpoint", po::value<std::string>(&o.checkpoint)->value_name("FILE")->required(),
        "model checkpoint to translate with (required)")
-      ("beam", po::value<int64_t>(&o.beam)->value_name("K")->default_value(o.beam),
+      ("beam", po::value<int64_t>(&o.beam)->value_name("K")->default_value(o.beam)
+           ->notifier(in_range<int64_t>("beam", 1, kMaxBeam)),
        "beam width; 1 decodes greedily")
-      ("max-length", po::value<int64_t>(&o.max_length)->value_name("N")->default_value(o.max_length),
+      ("max-length", po::value<int64_t>(&o.max_length)->value_name("N")->default_value(o.max_length)
+           ->notifier(in_range<int64_t>("max-length", 0, kMaxOutputLength)),
        "most output words per sentence; 0 means 2 x (source words + 1) + 10")
       ("attention", po::value<std::string>(&o.attention_svg)->value_name("FILE.svg"),
        "also write the first translation's attention weights as an SVG heatmap (default: none)")
-      ("threads", po::value<int>(&o.threads)->value_name("N")->default_value(o.threads),
+      ("threads", po::value<int>(&o.threads)->value_name("N")->default_value(o.threads)
+           ->notifier(in_range("threads", 0, kMaxThreads)),
        "OpenMP threads; 0 keeps OpenMP's default (OMP_NUM_THREADS or all cores)");
   po::options_description all;
   all.add(opts).add_options()("sentence", po::value<std::vector<std::string>>(&o.sentences));
@@ -86,9 +90,6 @@ std::optional<TranslateOptions> parse_options(const Args& args, bool& help_shown
   } catch (const po::error& e) {
     error = e.what();
   }
-  if (error.empty() && o.beam < 1) error = "--beam must be at least 1";
-  if (error.empty() && o.max_length < 0) error = "--max-length must be 0 (automatic) or more";
-  if (error.empty() && o.threads < 0) error = "--threads must be 0 (default) or more";
   if (error.empty()) return o;
   std::cerr << "loom " << kCommand << ": " << error << "\n\n";
   print_command_help(std::cerr, kCommand, text, opts);

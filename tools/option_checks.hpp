@@ -6,11 +6,18 @@
 #pragma once
 #include <boost/program_options.hpp>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 namespace loom::cli {
+
+// Limits shared by the commands: past them a value is a typo, and honouring
+// it would cost minutes and gigabytes before failing anyway.
+constexpr int kMaxThreads = 1024;
+constexpr int64_t kMaxBeam = 256;
+constexpr int64_t kMaxOutputLength = 1024;  // --max-length, tokens per translation
 
 struct OptionRangeError : boost::program_options::error {
   using boost::program_options::error::error;
