@@ -16,7 +16,7 @@ struct Executor::BoundStep {
 };
 
 Executor::Executor(Plan plan, ParameterStore& params, ExecutorOptions options)
-    : plan_(std::move(plan)), params_(&params), params_version_(0), dnnl_(make_dnnl_context()) {
+    : plan_(std::move(plan)), params_(&params), params_version_(0) {
   bind_buffers(options);
   params_version_ = params.layout_version();
   prepare_steps();
@@ -68,7 +68,7 @@ void Executor::prepare_steps() {
     for (uint32_t b : s.out) bs.out.push_back(refs_[b]);
     if (def.prepare) {
       try {
-        bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, *dnnl_});
+        bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, backend_});
       } catch (const std::exception& e) {
         throw BackendError("preparing node " + g.describe(s.node) + ": " + e.what());
       }

@@ -8,7 +8,6 @@
 
 #include "graph/parameters.hpp"
 #include "graph/plan.hpp"
-#include "ops/dnnl/context.hpp"
 
 namespace loom {
 
@@ -50,7 +49,7 @@ class Executor {
   Plan plan_;
   ParameterStore* params_;
   uint64_t params_version_;
-  std::shared_ptr<DnnlContext> dnnl_;
+  std::unique_ptr<BackendContext> backend_;  // before bound_: step states may refer to it
   std::array<AlignedBuffer, 4> arenas_;
   std::vector<TensorRef> refs_;  // one per buffer
   std::vector<BoundStep> bound_;

@@ -7,7 +7,7 @@
 // `parameter` callback, so one build function serves training graphs,
 // decoding graphs and gradient checks. A registry maps names to factories:
 // the built-ins are none, dot, scaled-dot, cosine, general and additive;
-// a user adds one with register_attention (models/examples/bilinear_attention).
+// a user adds one with register_attention (examples/tanh_general_attention).
 #pragma once
 #include <functional>
 #include <memory>

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "graph/plan.hpp"
-#include "models/text/vocabulary.hpp"
+#include "text/vocabulary.hpp"
 #include "ops/ops.hpp"
 
 namespace loom::models {

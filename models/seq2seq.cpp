@@ -16,7 +16,7 @@
 #include "autograd/grad.hpp"
 #include "graph/errors.hpp"
 #include "graph/plan.hpp"
-#include "models/text/vocabulary.hpp"
+#include "text/vocabulary.hpp"
 #include "ops/ops.hpp"
 
 namespace loom::models {

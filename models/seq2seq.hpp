@@ -18,7 +18,7 @@
 #include "graph/parameters.hpp"
 #include "graph/plan_cache.hpp"
 #include "models/attention.hpp"
-#include "models/text/batcher.hpp"
+#include "text/batcher.hpp"
 #include "ops/lstm.hpp"
 
 namespace loom::models {

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
 

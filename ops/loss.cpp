@@ -13,8 +13,8 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
 

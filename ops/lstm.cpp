@@ -8,8 +8,8 @@
 // bindings, gradient rules, gradient-check examples and the builders.
 #include "ops/lstm.hpp"
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/families.hpp"
 #include "ops/lstm_kernels.hpp"
 
@@ -106,7 +106,9 @@ Dims dims_of(const TensorRef& x, const TensorRef& h) {
   const Shape& s = x.shape();
   return s.rank() == 3 ? Dims{s[0], s[1], s[2], h.shape()[1]} : Dims{s[0], 1, s[1], h.shape()[1]};
 }
-DnnlContext* dnnl_for(const PrepareCtx& c) { return c.in[0].dtype() == DType::F32 ? &c.dnnl : nullptr; }
+DnnlContext* dnnl_for(const PrepareCtx& c) {
+  return c.in[0].dtype() == DType::F32 ? &dnnl_context(c) : nullptr;
+}
 
 std::unique_ptr<OpState> prepare_cell(const PrepareCtx& c) {
   return lstm::make_forward_plan(dims_of(c.in[0], c.in[1]), dnnl_for(c));

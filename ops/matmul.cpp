@@ -10,8 +10,8 @@
 
 #include <string>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/dnnl/gemm.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/families.hpp"
@@ -88,7 +88,7 @@ std::unique_ptr<OpState> prepare_matmul(const PrepareCtx& c) {
   if (c.out[0].dtype() != DType::F32) return nullptr;
   MatmulDims d = matmul_dims(c.in[0].shape(), c.in[1].shape(), c.attrs);
   GemmShape gs{.m = d.m, .n = d.n, .k = d.k, .trans_a = d.ta, .trans_b = d.tb, .batch = d.batch};
-  return std::make_unique<MatmulState>(Gemm(c.dnnl, gs));
+  return std::make_unique<MatmulState>(Gemm(dnnl_context(c), gs));
 }
 
 // a: (Bt,M,K) or (Bt,K,M)  b: (Bt,K,N) or (Bt,N,K)  y: (Bt,M,N); Bt = 1 for 2-D.

@@ -7,6 +7,7 @@
 
 #include "graph/errors.hpp"
 #include "graph/op_def.hpp"
+#include "ops/builtin_ops.hpp"
 
 namespace loom::opu {
 

@@ -12,8 +12,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"

@@ -1,4 +1,4 @@
-// Attention layers (models/attention.*, models/examples/bilinear_attention.*):
+// Attention layers (models/attention.*, examples/tanh_general_attention.*):
 // every built-in and the user-written "tanh-general" against a host
 // reference of its scores, masked softmax and context; weights sum to 1 over
 // real source positions and are 0 on padding; cosine scores are bounded; f64
@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "models/attention.hpp"
-#include "models/examples/bilinear_attention.hpp"
+#include "examples/tanh_general_attention.hpp"
 #include "ops/ops.hpp"
 #include "tests/support/op_test.hpp"
 

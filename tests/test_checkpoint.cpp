@@ -16,7 +16,8 @@
 #include <random>
 #include <sstream>
 
-#include "models/checkpoint.hpp"
+#include "io/checkpoint.hpp"
+#include "io/training_state.hpp"
 
 using namespace loom;
 using namespace loom::models;

@@ -13,7 +13,7 @@
 #include <new>
 
 #include "graph/errors.hpp"
-#include "models/examples/bilinear_attention.hpp"
+#include "examples/tanh_general_attention.hpp"
 #include "models/seq2seq.hpp"
 #include "optim/optimizer.hpp"
 #include "tests/support/alloc_counter.hpp"

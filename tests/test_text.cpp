@@ -6,10 +6,10 @@
 #include <fstream>
 #include <set>
 
-#include "models/text/batcher.hpp"
-#include "models/text/corpus.hpp"
-#include "models/text/tokenizer.hpp"
-#include "models/text/vocabulary.hpp"
+#include "text/batcher.hpp"
+#include "text/corpus.hpp"
+#include "text/tokenizer.hpp"
+#include "text/vocabulary.hpp"
 
 using namespace loom;
 using namespace loom::text;

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "models/checkpoint.hpp"
-#include "models/model_io.hpp"
+#include "io/checkpoint.hpp"
+#include "io/model_io.hpp"
 #include "models/seq2seq.hpp"
 
 using namespace loom;

@@ -1,4 +1,4 @@
-// `loom train`: trains the attention translator (models/trainer.hpp) from
+// `loom train`: trains the attention translator (train/trainer.hpp) from
 // TSV files, with a live progress line, validation each epoch, checkpoints
 // every epoch and on Ctrl-C, and --resume to continue exactly.
 #include <omp.h>
@@ -7,7 +7,7 @@
 #include <csignal>
 #include <iostream>
 
-#include "models/trainer.hpp"
+#include "train/trainer.hpp"
 #include "tools/commands.hpp"
 
 namespace loom::cli {

@@ -2,13 +2,13 @@
 // each command lives in tools/cmd_<name>.cpp (see tools/commands.hpp).
 // User ops are linked in here: a program that wants its own ops available to
 // `loom gradcheck --op NAME` calls their register function at start-up, as
-// this one does for the swish example (models/examples/swish_op.hpp).
+// this one does for the swish example (examples/swish_op.hpp).
 #include <cstdio>
 #include <exception>
 #include <iostream>
 
-#include "models/examples/bilinear_attention.hpp"
-#include "models/examples/swish_op.hpp"
+#include "examples/tanh_general_attention.hpp"
+#include "examples/swish_op.hpp"
 #include "tools/commands.hpp"
 
 namespace loom::cli {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "graph/tensor.hpp"
-#include "models/text/corpus.hpp"
+#include "text/corpus.hpp"
 
 namespace loom::text {
 

@@ -1,19 +1,24 @@
-#include "autograd/vjp.hpp"
+#include "graph/vjp.hpp"
 
 #include "graph/errors.hpp"
-#include "ops/elementwise.hpp"
 
 namespace loom {
 
-VjpCtx::VjpCtx(Graph& g, NodeId node, std::vector<std::optional<Var>> douts, std::vector<bool> needs)
-    : g_(&g), id_(node), douts_(std::move(douts)), needs_(std::move(needs)), grads_(needs_.size()) {}
+VjpCtx::VjpCtx(Graph& g, NodeId node, std::vector<std::optional<Var>> douts, std::vector<bool> needs,
+               ZerosLike zeros_like)
+    : g_(&g),
+      id_(node),
+      douts_(std::move(douts)),
+      needs_(std::move(needs)),
+      grads_(needs_.size()),
+      zeros_like_(zeros_like) {}
 
 Var VjpCtx::in(int i) const { return {g_, node().inputs.at(size_t(i))}; }
 Var VjpCtx::out(int i) const { return {g_, {id_, uint32_t(i)}}; }
 
 Var VjpCtx::dout(int i) {
   auto& d = douts_.at(size_t(i));
-  if (!d) d = ops::zeros_like(out(i));
+  if (!d) d = zeros_like_(out(i));
   return *d;
 }
 

@@ -27,10 +27,15 @@ class Vocabulary {
   // Counts tokens over tokenized sentences and keeps the most frequent ones.
   static Vocabulary build(const std::vector<std::vector<std::string>>& sentences,
                           const VocabularyOptions& options = {});
+  // Tokens in id order, the reserved four first. Throws TextError naming
+  // origin:position (1-based) for a missing or misplaced reserved token, an
+  // empty token, a line break, invalid UTF-8 or a duplicate.
+  static Vocabulary from_tokens(const std::vector<std::string>& tokens, const std::string& origin = "vocabulary");
   // Throws TextError naming path:line on an unreadable file, a missing or
   // misplaced reserved token, a duplicate, or an empty line.
   static Vocabulary load(const std::string& path);
   void save(const std::string& path) const;
+  const std::vector<std::string>& tokens() const { return tokens_; }
 
   int32_t size() const { return int32_t(tokens_.size()); }
   // Unknown tokens map to <unk>.

@@ -1,13 +1,13 @@
 // A translator on disk: the Seq2Seq parameters under MODEL.md's names, its
 // hyper-parameters ("loom.config") and both vocabularies, in one safetensors
-// checkpoint (models/checkpoint.hpp), so that a checkpoint alone translates.
+// checkpoint (io/checkpoint.hpp), so that a checkpoint alone translates.
 #pragma once
 #include <map>
 #include <memory>
 #include <string>
 
 #include "models/seq2seq.hpp"
-#include "models/text/vocabulary.hpp"
+#include "text/vocabulary.hpp"
 
 namespace loom::models {
 

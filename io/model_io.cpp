@@ -1,6 +1,6 @@
-#include "models/model_io.hpp"
+#include "io/model_io.hpp"
 
-#include "models/checkpoint.hpp"
+#include "io/checkpoint.hpp"
 
 namespace loom::models {
 

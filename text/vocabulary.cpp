@@ -1,11 +1,11 @@
 // Vocabulary: building from counts, encode/decode, and the one-token-a-line
 // file format. See vocabulary.hpp for the id contract.
-#include "models/text/vocabulary.hpp"
+#include "text/vocabulary.hpp"
 
 #include <algorithm>
 #include <fstream>
 
-#include "models/text/tokenizer.hpp"
+#include "text/tokenizer.hpp"
 
 namespace loom::text {
 
@@ -39,29 +39,36 @@ Vocabulary Vocabulary::build(const std::vector<std::vector<std::string>>& senten
   return vocab;
 }
 
+Vocabulary Vocabulary::from_tokens(const std::vector<std::string>& tokens, const std::string& origin) {
+  if (tokens.size() < size_t(kReserved)) throw TextError(origin + ": lacks the four reserved tokens");
+  Vocabulary vocab;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string& token = tokens[i];
+    const std::string where = origin + ":" + std::to_string(i + 1) + ": ";
+    if (i < size_t(kReserved)) {
+      if (token != kReservedTokens[i])
+        throw TextError(where + "expected reserved token " + kReservedTokens[i] + ", found '" + token + "'");
+      continue;
+    }
+    if (token.empty()) throw TextError(where + "empty token");
+    if (token.find_first_of("\r\n") != std::string::npos) throw TextError(where + "token holds a line break");
+    if (int64_t bad = find_invalid_utf8(token); bad >= 0)
+      throw TextError(where + "invalid UTF-8 at byte offset " + std::to_string(bad));
+    if (vocab.contains(token)) throw TextError(where + "duplicate token '" + token + "'");
+    vocab.add(token);
+  }
+  return vocab;
+}
+
 Vocabulary Vocabulary::load(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw TextError(path + ": cannot open vocabulary file for reading");
-  Vocabulary vocab;
-  std::string line;
-  int64_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::string where = path + ":" + std::to_string(line_no) + ": ";
-    if (line_no <= kReserved) {
-      if (line != kReservedTokens[line_no - 1])
-        throw TextError(where + "expected reserved token " + kReservedTokens[line_no - 1] + ", found '" + line + "'");
-      continue;
-    }
-    if (line.empty()) throw TextError(where + "empty token");
-    if (int64_t bad = find_invalid_utf8(line); bad >= 0)
-      throw TextError(where + "invalid UTF-8 at byte offset " + std::to_string(bad));
-    if (vocab.contains(line)) throw TextError(where + "duplicate token '" + line + "'");
-    vocab.add(line);
+    lines.push_back(std::move(line));
   }
-  if (line_no < kReserved) throw TextError(path + ": vocabulary file lacks the four reserved tokens");
-  return vocab;
+  return from_tokens(lines, path);
 }
 
 void Vocabulary::save(const std::string& path) const {

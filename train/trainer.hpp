@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "models/seq2seq.hpp"
-#include "models/text/vocabulary.hpp"
+#include "text/vocabulary.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
 

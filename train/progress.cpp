@@ -2,7 +2,7 @@
 // the moving average with weight 1 - exp(-dt/tau): updates every millisecond
 // and updates every second then forget the past equally fast, and the first
 // measurement (often slowed by plan compilation) fades within a few tau.
-#include "models/progress.hpp"
+#include "train/progress.hpp"
 
 #include <chrono>
 #include <cmath>

@@ -1,12 +1,10 @@
-// The registry and the explicit list of built-in op families. A family
-// registers its ops in one function defined in its own file; adding a family
-// adds one line below. Users call register_op() from their own code.
+// The op registry and the leaf ops. The built-in families are added by the
+// ops library (ops/builtin_ops.cpp); graph/ names no op beyond the leaves.
 #include <algorithm>
 #include <mutex>
 
 #include "graph/errors.hpp"
 #include "graph/graph.hpp"
-#include "ops/families.hpp"
 
 namespace loom {
 
@@ -54,7 +52,6 @@ Registry& registry() {
   static Registry* r = [] {
     auto* reg = new Registry();  // never destroyed: ops outlive every static graph
     register_leaf_ops(*reg);
-    register_builtin_families(*reg);
     return reg;
   }();
   return *r;

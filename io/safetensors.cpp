@@ -3,7 +3,7 @@
 // failure is a CheckpointError that starts with the file's path. The writer
 // goes through write_atomically, so a failed save never damages the previous
 // file. Data are little-endian on disk; so is every host Loom builds for.
-#include "models/checkpoint.hpp"
+#include "io/safetensors.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -22,7 +22,7 @@
 #include <set>
 #include <span>
 
-#include "models/text/tokenizer.hpp"
+#include "text/tokenizer.hpp"
 
 namespace loom::models {
 

@@ -1,9 +1,9 @@
 // TSV reading and writing, and tokenizing / encoding whole corpora.
-#include "models/text/corpus.hpp"
+#include "text/corpus.hpp"
 
 #include <fstream>
 
-#include "models/text/tokenizer.hpp"
+#include "text/tokenizer.hpp"
 
 namespace loom::text {
 

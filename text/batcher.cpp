@@ -1,11 +1,11 @@
 // Bucketing, seeded shuffling and padding of encoded pairs (see batcher.hpp).
-#include "models/text/batcher.hpp"
+#include "text/batcher.hpp"
 
 #include <algorithm>
 #include <map>
 #include <random>
 
-#include "models/text/tokenizer.hpp"
+#include "text/tokenizer.hpp"
 
 namespace loom::text {
 

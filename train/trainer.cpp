@@ -4,7 +4,7 @@
 // position (epoch, next batch) and early-stopping counters. Batch order is a
 // pure function of (seed, epoch) and dropout of (seed, global step), so
 // nothing random needs saving beyond the seed.
-#include "models/trainer.hpp"
+#include "train/trainer.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -14,14 +14,15 @@
 #include <ostream>
 #include <sstream>
 
-#include "models/checkpoint.hpp"
+#include "io/checkpoint.hpp"
+#include "io/training_state.hpp"
 #include "models/decode.hpp"
-#include "models/metrics.hpp"
-#include "models/model_io.hpp"
-#include "models/progress.hpp"
-#include "models/svg_plot.hpp"
-#include "models/text/batcher.hpp"
-#include "models/text/corpus.hpp"
+#include "train/metrics.hpp"
+#include "io/model_io.hpp"
+#include "train/progress.hpp"
+#include "train/svg_plot.hpp"
+#include "text/batcher.hpp"
+#include "text/corpus.hpp"
 
 namespace loom::models {
 namespace {

@@ -2,6 +2,7 @@
 // and output adjoints as Vars, and sets the adjoint of each input it can
 // differentiate by building graph nodes. A rule may return an adjoint whose
 // shape is the broadcast shape; autograd reduces it to the input's shape.
+// It lives in graph/ with the op contract; autograd builds one per node.
 #pragma once
 #include <optional>
 #include <vector>
@@ -12,7 +13,12 @@ namespace loom {
 
 class VjpCtx {
  public:
-  VjpCtx(Graph& g, NodeId node, std::vector<std::optional<Var>> douts, std::vector<bool> needs);
+  // Builds a zero adjoint shaped like its argument; graph/ knows no op by
+  // name, so autograd supplies it (ops::zeros_like).
+  using ZerosLike = Var (*)(Var like);
+
+  VjpCtx(Graph& g, NodeId node, std::vector<std::optional<Var>> douts, std::vector<bool> needs,
+         ZerosLike zeros_like);
 
   Graph& graph() { return *g_; }
   // Valid only until the next node is built.
@@ -37,6 +43,7 @@ class VjpCtx {
   std::vector<std::optional<Var>> douts_;
   std::vector<bool> needs_;
   std::vector<std::optional<Var>> grads_;
+  ZerosLike zeros_like_;
 };
 
 }  // namespace loom

@@ -3,7 +3,7 @@
 // code point, which is generous for sans-serif and keeps labels inside the
 // picture. Numbers are printed with std::to_chars, so the locale never turns
 // a decimal point into a comma.
-#include "models/svg_plot.hpp"
+#include "train/svg_plot.hpp"
 
 #include <algorithm>
 #include <cerrno>

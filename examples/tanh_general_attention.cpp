@@ -1,6 +1,6 @@
 // "tanh-general" attention (see the header). Shapes: d (B,T,H), e (B,S,H),
 // mask (B,1,S); W (H,H), b (H).
-#include "models/examples/bilinear_attention.hpp"
+#include "examples/tanh_general_attention.hpp"
 
 #include "ops/ops.hpp"
 

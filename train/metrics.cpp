@@ -1,7 +1,7 @@
 // BLEU, accuracies, perplexity and the CSV training log (see metrics.hpp).
 // N-grams are counted as vectors of string_views into the sentences, so no
 // token is copied and no separator character can collide with a token.
-#include "models/metrics.hpp"
+#include "train/metrics.hpp"
 
 #include <charconv>
 #include <cmath>

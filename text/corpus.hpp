@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "models/text/vocabulary.hpp"
+#include "text/vocabulary.hpp"
 
 namespace loom::text {
 

@@ -3,14 +3,14 @@
 // kernel, the shape rule, the gradient rule (built from existing ops so the
 // compiler optimises it like any other graph), and the gradient-check example.
 //   d swish / dx = σ(x) + x·σ(x)·(1 − σ(x)) = σ + y·(1 − σ),  with y = x·σ(x)
-#include "models/examples/swish_op.hpp"
+#include "examples/swish_op.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
 #include "graph/errors.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/elementwise.hpp"
 
 namespace loom::examples {

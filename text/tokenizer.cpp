@@ -2,7 +2,7 @@
 // Lower-casing uses a small table for the scripts our corpora use (Latin,
 // Greek, Cyrillic) rather than libutf8proc, which the build does not link yet;
 // the table is the Unicode simple lower-case mapping for those blocks.
-#include "models/text/tokenizer.hpp"
+#include "text/tokenizer.hpp"
 
 #include <array>
 #include <cctype>
