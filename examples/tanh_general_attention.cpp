@@ -21,7 +21,8 @@ models::AttentionOutput TanhGeneralAttention::build(Graph&, const models::Attent
 
 void register_tanh_general_attention() {
   if (models::has_attention(TanhGeneralAttention::kName)) return;
-  models::register_attention(TanhGeneralAttention::kName, [] { return std::make_unique<TanhGeneralAttention>(); });
+  models::attention_registry().add(TanhGeneralAttention::kName, "tanh(d W + b) · e: a learned nonlinear query (example)",
+                                   [] { return std::make_unique<TanhGeneralAttention>(); });
 }
 
 }  // namespace loom::examples

@@ -17,7 +17,7 @@ declare -A allowed=(
   [models]="graph ops autograd text"
   [io]="graph ops autograd optim text models"
   [train]="graph ops autograd optim text models io"
-  [examples]="graph ops autograd text models"
+  [examples]="graph ops autograd optim text models"
   [tools]="graph ops autograd optim text models io train examples"
 )
 layers="${!allowed[*]}"

@@ -45,7 +45,7 @@ void add_model_options(po::options_description& d, models::TrainOptions& o) {
       ("hidden", po::value(&o.model.hidden)->default_value(o.model.hidden), "LSTM hidden size H")
       ("layers", po::value(&o.model.layers)->default_value(o.model.layers), "LSTM layers L")
       ("attention", po::value(&o.model.attention)->default_value(o.model.attention),
-       "none | dot | scaled-dot | cosine | general | additive | tanh-general")
+       models::attention_registry().names_text(" | ").c_str())
       ("dropout", po::value(&o.model.dropout)->default_value(o.model.dropout), "dropout on embeddings and LSTM outputs")
       ("label-smoothing", po::value(&o.model.label_smoothing)->default_value(o.model.label_smoothing),
        "label smoothing of the training loss");
@@ -61,12 +61,12 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
        "pad batch lengths up to a multiple of this, so fewer plans are compiled")
       ("seed", po::value(&o.seed)->default_value(o.seed), "fixes data order, initialisation and dropout")
       ("optimizer", po::value(&o.optimizer.kind)->default_value(o.optimizer.kind),
-       "sgd | momentum | nesterov | adam | adamw")
+       optim::optimizer_registry().names_text(" | ").c_str())
       ("lr", po::value(&o.schedule.base_lr)->default_value(o.schedule.base_lr), "learning rate")
       ("momentum", po::value(&o.optimizer.momentum)->default_value(o.optimizer.momentum, "0.9"), "momentum (sgd kinds)")
       ("weight-decay", po::value(&o.optimizer.weight_decay)->default_value(o.optimizer.weight_decay), "weight decay")
       ("schedule", po::value(&o.schedule.kind)->default_value(o.schedule.kind),
-       "constant | warmup | inverse_sqrt | cosine | plateau")
+       optim::schedule_registry().names_text(" | ").c_str())
       ("warmup", po::value(&o.schedule.warmup_steps)->default_value(o.schedule.warmup_steps), "warm-up steps")
       ("clip", po::value(&o.clip_norm)->default_value(o.clip_norm), "global gradient-norm limit (0 = off)")
       ("patience", po::value(&o.patience)->default_value(o.patience),
@@ -78,6 +78,13 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
       ("bleu-sentences", po::value(&o.bleu_sentences)->default_value(o.bleu_sentences),
        "validation sentences translated for BLEU each epoch")
       ("log-every", po::value(&o.log_every)->default_value(o.log_every), "steps per row of metrics.csv");
+}
+
+// Every registered kind with its help line, read from the registries.
+std::string extension_kinds() {
+  return "\n\nAttention kinds (--attention):\n" + models::attention_registry().help_lines() +
+         "Optimisers (--optimizer):\n" + optim::optimizer_registry().help_lines() +
+         "Learning-rate schedules (--schedule):\n" + optim::schedule_registry().help_lines();
 }
 
 }  // namespace
@@ -98,6 +105,7 @@ int run_train(const Args& args) {
       "validation loss improves), OUT/metrics.csv and OUT/loss.svg. Ctrl-C saves\n"
       "OUT/last.safetensors and stops; --resume OUT/last.safetensors continues\n"
       "with exactly the losses an uninterrupted run would have.";
+  text += extension_kinds();
   po::variables_map vm;
   if (!parse_command_line(args, "train", text, opts, vm)) return kExitUsage;
   if (vm.count("help")) {
