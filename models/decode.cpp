@@ -77,45 +77,53 @@ size_t Decoder::cached_plans() const { return encoders_.size() + steps_.size(); 
 
 // ---- graphs -----------------------------------------------------------------------------------
 
-std::unique_ptr<Executor> Decoder::make_encoder_plan(int64_t S) {
+Plan compile_encoder_plan(const Seq2Seq& model, int64_t S) {
   Graph g;
   Var source = input(g, "source", {DType::I32, {1, S}});
   Var lengths = input(g, "source_lengths", {DType::I32, {1}});
   DropoutSites no_dropout;
-  Seq2Seq::Encoded enc = model_->build_encoder(source, lengths, model_->parameter_source(g), no_dropout);
-  std::vector<Value> fetch{enc.outputs.value};
-  for (const ops::LstmState& st : enc.states) {
-    fetch.push_back(st.h.value);
-    fetch.push_back(st.c.value);
+  Seq2Seq::Encoded enc = model.build_encoder(source, lengths, model.parameter_source(g), no_dropout);
+  std::vector<NamedValue> fetch{{"encoder_outputs", enc.outputs.value}};
+  for (size_t k = 0; k < enc.states.size(); ++k) {
+    fetch.push_back({layer_name('h', int64_t(k)), enc.states[k].h.value});
+    fetch.push_back({layer_name('c', int64_t(k)), enc.states[k].c.value});
   }
-  return std::make_unique<Executor>(compile(g, fetch), model_->params());
+  return compile(g, fetch);
 }
 
-std::unique_ptr<Executor> Decoder::make_step_plan(int64_t K, int64_t S) {
-  const Seq2SeqConfig& cfg = model_->config();
+Plan compile_decoder_step_plan(const Seq2Seq& model, int64_t K, int64_t S) {
+  const Seq2SeqConfig& cfg = model.config();
   const int64_t H = cfg.hidden;
   Graph g;
-  ParameterSource p = model_->parameter_source(g);
+  ParameterSource p = model.parameter_source(g);
   Var prev = input(g, "prev_tokens", {DType::I32, {K}});
   Var enc = input(g, "encoder_outputs", {cfg.dtype, {K, S, H}});
   Var mask = input(g, "source_mask", {cfg.dtype, {K, 1, S}});
-  Var x = model_->embed(prev, "tgt", p);  // (K,E)
-  std::vector<Value> fetch(1);
+  Var x = model.embed(prev, "tgt", p);  // (K,E)
+  std::vector<NamedValue> fetch(1);
   for (int64_t k = 0; k < cfg.layers; ++k) {
     ops::LstmState st{input(g, layer_name('h', k), {cfg.dtype, {K, H}}),
                       input(g, layer_name('c', k), {cfg.dtype, {K, H}})};
-    Seq2Seq::LstmWeights w = model_->lstm_weights(p, "decoder", k);
+    Seq2Seq::LstmWeights w = model.lstm_weights(p, "decoder", k);
     st = ops::lstm_cell(x, st, w.w_ih, w.w_hh, w.b_ih, w.b_hh);
     x = st.h;  // (K,H)
-    fetch.push_back(st.h.value);
-    fetch.push_back(st.c.value);
+    fetch.push_back({layer_name('h', k), st.h.value});
+    fetch.push_back({layer_name('c', k), st.c.value});
   }
   Var dec = ops::reshape(x, {K, 1, H});
-  AttentionOutput att = model_->build_attention(dec, enc, mask, p);
-  Var logits = ops::reshape(model_->build_logits(dec, att, p), {K, cfg.tgt_vocab});
-  fetch[0] = named(ops::log_softmax(logits, -1), "log_probs").value;
-  if (att.weights.graph) fetch.push_back(att.weights.value);
-  return std::make_unique<Executor>(compile(g, fetch), model_->params());
+  AttentionOutput att = model.build_attention(dec, enc, mask, p);
+  Var logits = ops::reshape(model.build_logits(dec, att, p), {K, cfg.tgt_vocab});
+  fetch[0] = {"log_probs", named(ops::log_softmax(logits, -1), "log_probs").value};
+  if (att.weights.graph) fetch.push_back({"attention", att.weights.value});
+  return compile(g, fetch);
+}
+
+std::unique_ptr<Executor> Decoder::make_encoder_plan(int64_t S) {
+  return std::make_unique<Executor>(compile_encoder_plan(*model_, S), model_->params());
+}
+
+std::unique_ptr<Executor> Decoder::make_step_plan(int64_t K, int64_t S) {
+  return std::make_unique<Executor>(compile_decoder_step_plan(*model_, K, S), model_->params());
 }
 
 Executor& Decoder::encoder_plan(int64_t S) {

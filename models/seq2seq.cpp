@@ -284,10 +284,7 @@ const std::string& Seq2Seq::shape_key(const text::Batch& batch) {
   return key_;
 }
 
-std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_t S, int64_t T) {
-  auto e = std::make_unique<TrainEntry>();
-  e->source_mask = Tensor(config_.dtype, {B, 1, S});
-  e->target_lengths = Tensor(DType::I32, {B});
+Plan Seq2Seq::training_plan(int64_t B, int64_t S, int64_t T) const {
   Graph g;
   BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
   ParameterSource p = parameter_source(g);
@@ -300,13 +297,18 @@ std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_
   for (const auto& entry : entries) wrt.push_back(p(entry.name, entry.shape));
   const std::vector<Var> grads = grad(f.loss, wrt);
   std::vector<NamedValue> fetch{{"loss", f.loss.value}};
+  for (size_t i = 0; i < entries.size(); ++i) fetch.push_back({"grad:" + entries[i].name, grads[i].value});
+  return compile(g, fetch);
+}
+
+std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_t S, int64_t T) {
+  auto e = std::make_unique<TrainEntry>();
+  e->source_mask = Tensor(config_.dtype, {B, 1, S});
+  e->target_lengths = Tensor(DType::I32, {B});
   ExecutorOptions options;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    fetch.push_back({"grad:" + entries[i].name, grads[i].value});
-    options.output_targets.push_back({fetch.back().name, params_.grad(entries[i].name)});
-  }
-  Plan plan = compile(g, fetch);
-  e->exec = std::make_unique<Executor>(std::move(plan), params_, std::move(options));
+  for (const auto& entry : params_.entries())
+    options.output_targets.push_back({"grad:" + entry.name, params_.grad(entry.name)});
+  e->exec = std::make_unique<Executor>(training_plan(B, S, T), params_, std::move(options));
   return e;
 }
 
