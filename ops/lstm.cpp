@@ -231,40 +231,18 @@ void example_sequence(OpExample& ex) {
   ex.outputs = {r.output, r.h, r.c};
 }
 
-OpDef lstm_def(const char* name, int arity, InferFn infer, KernelFn fwd, PrepareFn prep) {
-  OpDef d;
-  d.name = name;
-  d.arity = arity;
-  d.infer = infer;
-  d.forward = fwd;
-  d.prepare = prep;
-  return d;
-}
-
 }  // namespace
 
 void register_lstm_ops(Registry& r) {
-  OpDef cell = lstm_def("lstm_cell", 7, infer_cell, cell_forward, prepare_cell);
-  cell.vjp = vjp_cell;
-  cell.example = example_cell;
-  r.add(std::move(cell));
-
-  OpDef seq = lstm_def("lstm_sequence", 8, infer_sequence, sequence_forward, prepare_sequence);
-  seq.vjp = vjp_sequence;
-  seq.example = example_sequence;
-  r.add(std::move(seq));
-
+  r.add(opu::differentiable_op("lstm_cell", 7, kNoFlags, {infer_cell, cell_forward, prepare_cell}, vjp_cell,
+                               example_cell));
+  r.add(opu::differentiable_op("lstm_sequence", 8, kNoFlags, {infer_sequence, sequence_forward, prepare_sequence},
+                               vjp_sequence, example_sequence));
   const char* why = "the backward kernel of an LSTM; second derivatives of an LSTM are not supported";
-  OpDef cell_grad = lstm_def("lstm_cell_grad", 9, infer_cell_grad, cell_grad_forward, prepare_cell_grad);
-  cell_grad.flags = kNonDifferentiable;
-  cell_grad.why_no_grad = why;
-  r.add(std::move(cell_grad));
-
-  OpDef seq_grad = lstm_def("lstm_sequence_grad", 12, infer_sequence_grad, sequence_grad_forward,
-                            prepare_sequence_grad);
-  seq_grad.flags = kNonDifferentiable;
-  seq_grad.why_no_grad = why;
-  r.add(std::move(seq_grad));
+  r.add(opu::gradient_free_op("lstm_cell_grad", 9, kNoFlags, {infer_cell_grad, cell_grad_forward, prepare_cell_grad},
+                              why));
+  r.add(opu::gradient_free_op("lstm_sequence_grad", 12, kNoFlags,
+                              {infer_sequence_grad, sequence_grad_forward, prepare_sequence_grad}, why));
 }
 
 namespace ops {

@@ -151,15 +151,8 @@ void example_matmul(OpExample& ex) {
 }  // namespace
 
 void register_matmul_ops(Registry& r) {
-  OpDef d;
-  d.name = "matmul";
-  d.arity = 2;
-  d.infer = infer_matmul;
-  d.forward = matmul_forward;
-  d.prepare = prepare_matmul;
-  d.vjp = vjp_matmul;
-  d.example = example_matmul;
-  r.add(std::move(d));
+  r.add(opu::differentiable_op("matmul", 2, kNoFlags, {infer_matmul, matmul_forward, prepare_matmul}, vjp_matmul,
+                               example_matmul));
 }
 
 namespace ops {
