@@ -39,6 +39,19 @@ struct Decoder::Session {
   bool has_weights = false;
   Tensor prev;               // i32 (K)
   std::vector<Tensor> h, c;  // (K,H) per layer
+  // The step's outputs, looked up by name once: "log_probs", per layer
+  // "h_l<k>" and "c_l<k>", and "attention" when the model has one.
+  size_t log_probs = 0, weights = 0;
+  std::vector<size_t> h_out, c_out;
+
+  void find_outputs() {
+    log_probs = step->output_index("log_probs");
+    for (int64_t k = 0; k < L; ++k) {
+      h_out.push_back(step->output_index(layer_name('h', k)));
+      c_out.push_back(step->output_index(layer_name('c', k)));
+    }
+    if (has_weights) weights = step->output_index("attention");
+  }
 
   void run() {
     step->set_input("prev_tokens", prev);
@@ -48,12 +61,12 @@ struct Decoder::Session {
     }
     step->run();
   }
-  double log_prob(int64_t row, int64_t token) const { return element(step->output(0), row * V + token); }
+  double log_prob(int64_t row, int64_t token) const { return element(step->output(log_probs), row * V + token); }
   // Row r's state becomes the new state of row parents[r].
   void keep_rows(const std::vector<int64_t>& parents) {
     for (int64_t k = 0; k < L; ++k) {
-      gather(step->output(size_t(1 + 2 * k)), h[size_t(k)], parents);
-      gather(step->output(size_t(2 + 2 * k)), c[size_t(k)], parents);
+      gather(step->output(h_out[size_t(k)]), h[size_t(k)], parents);
+      gather(step->output(c_out[size_t(k)]), c[size_t(k)], parents);
     }
   }
   static void gather(const TensorRef& from, Tensor& to, const std::vector<int64_t>& parents) {
@@ -65,7 +78,7 @@ struct Decoder::Session {
   // Appends the attention weights (S) of `row` to dst.
   void append_weights(int64_t row, std::vector<float>& dst) const {
     if (!has_weights) return;
-    TensorRef w = step->output(size_t(1 + 2 * L));
+    TensorRef w = step->output(weights);
     for (int64_t s = 0; s < S; ++s) dst.push_back(float(element(w, row * S + s)));
   }
 };
@@ -153,17 +166,18 @@ Decoder::Session Decoder::start(const std::vector<int32_t>& source, int64_t K) {
   Session s;
   s.step = &step_plan(K, S);
   s.K = K, s.S = S, s.L = cfg.layers, s.V = cfg.tgt_vocab, s.has_weights = model_->has_context();
+  s.find_outputs();
   const std::vector<int64_t> all_from_first(size_t(K), 0);
   Tensor outputs(cfg.dtype, {K, S, H}), mask(cfg.dtype, {K, 1, S});
-  Session::gather(enc.output(0), outputs, all_from_first);  // (1,S,H) read as one row of S·H
+  Session::gather(enc.output("encoder_outputs"), outputs, all_from_first);  // (1,S,H) read as one row of S·H
   for (int64_t i = 0; i < mask.numel(); ++i) mask.set(i, 1.0);
   s.step->set_input("encoder_outputs", outputs);
   s.step->set_input("source_mask", mask);
   for (int64_t k = 0; k < s.L; ++k) {
     s.h.emplace_back(cfg.dtype, Shape{K, H});
     s.c.emplace_back(cfg.dtype, Shape{K, H});
-    Session::gather(enc.output(size_t(1 + 2 * k)), s.h.back(), all_from_first);
-    Session::gather(enc.output(size_t(2 + 2 * k)), s.c.back(), all_from_first);
+    Session::gather(enc.output(layer_name('h', k)), s.h.back(), all_from_first);
+    Session::gather(enc.output(layer_name('c', k)), s.c.back(), all_from_first);
   }
   s.prev = Tensor(DType::I32, {K});
   for (int64_t r = 0; r < K; ++r) s.prev.set(r, Vocabulary::kBos);
