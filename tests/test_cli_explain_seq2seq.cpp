@@ -38,6 +38,10 @@ TEST(CliExplainSeq2Seq, PrintsTheTrainingAndDecodingStepPlans) {
     EXPECT_NE(train_part.find(word), std::string::npos) << word;
   EXPECT_NE(step_part.find("lstm_cell"), std::string::npos);
   EXPECT_EQ(step_part.find("_grad"), std::string::npos) << "a decoding step has no backward";
+  // The loss and 15 gradients: 2 embeddings, 4 + 4 LSTM, 2 output, 3 additive attention.
+  EXPECT_NE(train_part.find("outputs (16): loss=b"), std::string::npos);
+  EXPECT_NE(train_part.find(" grad:attention.v=b"), std::string::npos);
+  EXPECT_NE(step_part.find(" log_probs=b"), std::string::npos);
   EXPECT_EQ(count(r.out, "peak memory"), 2u);
   EXPECT_EQ(count(r.out, "transient arena"), 2u);
 }

@@ -19,7 +19,7 @@ namespace {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"gradcheck", "check ops' analytic gradients against finite differences (f64)", run_gradcheck},
-      {"explain", "compile a demo training graph and print its plan (and DOT)", run_explain},
+      {"explain", "compile a demo graph or the translator and print its plans (and DOT)", run_explain},
       {"train", "train the attention translator on TSV sentence pairs", run_train},
       {"translate", "translate sentences (arguments or stdin lines) with a checkpoint", run_translate},
       {"eval", "score a checkpoint on a TSV file: loss, perplexity, accuracy, BLEU-4", run_eval},
