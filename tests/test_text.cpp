@@ -143,6 +143,20 @@ TEST(Vocabulary, LoadErrorsNameFileAndLine) {
   expect_text_error([&] { Vocabulary::load(dup); }, {dup + ":7:", "duplicate"});
 }
 
+// The token list of a checkpoint becomes a vocabulary in memory, checked as
+// a file would be, each error naming the list and the 1-based position.
+TEST(Vocabulary, FromTokensKeepsIdsAndNamesTheBadPosition) {
+  Vocabulary v = Vocabulary::from_tokens({"<pad>", "<unk>", "<bos>", "<eos>", "hola", "mundo"}, "list");
+  EXPECT_EQ(v.size(), 6);
+  EXPECT_EQ(v.id("mundo"), 5);
+  EXPECT_EQ(v.tokens(), (Tokens{"<pad>", "<unk>", "<bos>", "<eos>", "hola", "mundo"}));
+  expect_text_error([] { Vocabulary::from_tokens({"<pad>", "<unk>", "<bos>", "<eos>", "a", "a"}, "list"); },
+                    {"list:6:", "duplicate token 'a'"});
+  expect_text_error([] { Vocabulary::from_tokens({"<pad>", "<unk>", "<bos>", "<eos>", "a\nb"}, "list"); },
+                    {"list:5:", "line break"});
+  expect_text_error([] { Vocabulary::from_tokens({"<pad>", "<unk>"}, "list"); }, {"list", "reserved"});
+}
+
 // ---- TSV ------------------------------------------------------------------
 
 TEST(Tsv, ReadsPairsWithLineNumbers) {
