@@ -32,7 +32,9 @@ double cosine_lr(const ScheduleConfig& c, int64_t step, double) {
 
 double plateau_lr(const ScheduleConfig& c, int64_t, double scale) { return std::max(c.min_lr, c.base_lr * scale); }
 
-ScheduleRegistry::Factory rule(double (*lr)(const ScheduleConfig&, int64_t, double), bool reduces_on_plateau = false) {
+// The factory of a kind whose config needs no check.
+ScheduleRegistry::Factory rule_of(double (*lr)(const ScheduleConfig&, int64_t, double),
+                                  bool reduces_on_plateau = false) {
   return [=](const ScheduleConfig&) { return LrRule{lr, reduces_on_plateau}; };
 }
 
@@ -41,15 +43,15 @@ ScheduleRegistry::Factory rule(double (*lr)(const ScheduleConfig&, int64_t, doub
 ScheduleRegistry& schedule_registry() {
   static ScheduleRegistry* registry = [] {
     auto* r = new ScheduleRegistry("lr schedule");  // never destroyed: used until exit
-    r->add("constant", "the base rate throughout", rule(constant_lr));
-    r->add("warmup", "a linear ramp over --warmup steps, then the base rate", rule(warmup_lr));
-    r->add("inverse_sqrt", "the ramp, then base * sqrt(warmup / step)", rule(inverse_sqrt_lr));
+    r->add("constant", "the base rate throughout", rule_of(constant_lr));
+    r->add("warmup", "a linear ramp over --warmup steps, then the base rate", rule_of(warmup_lr));
+    r->add("inverse_sqrt", "the ramp, then base * sqrt(warmup / step)", rule_of(inverse_sqrt_lr));
     r->add("cosine", "the ramp, then a half cosine down to min_lr at total_steps",
            [](const ScheduleConfig& c) {
              if (c.total_steps <= 0) throw std::invalid_argument("the cosine schedule needs total_steps > 0");
              return LrRule{cosine_lr};
            });
-    r->add("plateau", "the base rate, scaled down when validation stops improving", rule(plateau_lr, true));
+    r->add("plateau", "the base rate, scaled down when validation stops improving", rule_of(plateau_lr, true));
     return r;
   }();
   return *registry;
