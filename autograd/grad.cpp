@@ -1,7 +1,7 @@
 #include "autograd/grad.hpp"
 
-#include "autograd/vjp.hpp"
 #include "graph/errors.hpp"
+#include "graph/vjp.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"
 #include "ops/shape_ops.hpp"
@@ -54,7 +54,7 @@ void backprop_node(Graph& g, NodeId id, const std::vector<char>& on_path,
   std::vector<Value> inputs = g.node(id).inputs;
   std::vector<bool> needs;
   for (const Value& in : inputs) needs.push_back(on_path[in.node.v] != 0);
-  VjpCtx ctx(g, id, adj[id.v], needs);
+  VjpCtx ctx(g, id, adj[id.v], needs, &ops::zeros_like);
   def.vjp(ctx);
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!needs[i]) continue;

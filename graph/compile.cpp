@@ -1,6 +1,7 @@
 // compile(): pipeline of passes, then lowering to steps and buffers, then
 // memory planning. Buffer lifetimes are recorded here so that the planner
 // only has to place intervals.
+#include <algorithm>
 #include <climits>
 
 #include "graph/errors.hpp"
@@ -76,6 +77,21 @@ Plan compile(const Graph& g, const std::vector<Value>& outputs, const CompileOpt
   Plan plan = lower(std::move(program), options);
   plan.passes_run = std::move(ran);
   assign_memory(plan);
+  return plan;
+}
+
+Plan compile(const Graph& g, const std::vector<NamedValue>& outputs, const CompileOptions& options) {
+  std::vector<Value> values;
+  std::vector<std::string> names;
+  for (const NamedValue& o : outputs) {
+    if (o.name.empty()) throw GraphError("compile: output " + std::to_string(values.size()) + " has an empty name");
+    if (std::find(names.begin(), names.end(), o.name) != names.end())
+      throw GraphError("compile: two outputs are named '" + o.name + "'");
+    values.push_back(o.value);
+    names.push_back(o.name);
+  }
+  Plan plan = compile(g, values, options);
+  plan.output_names = std::move(names);
   return plan;
 }
 

@@ -16,7 +16,7 @@ struct Executor::BoundStep {
 };
 
 Executor::Executor(Plan plan, ParameterStore& params, ExecutorOptions options)
-    : plan_(std::move(plan)), params_(&params), params_version_(0), dnnl_(make_dnnl_context()) {
+    : plan_(std::move(plan)), params_(&params), params_version_(0) {
   bind_buffers(options);
   params_version_ = params.layout_version();
   prepare_steps();
@@ -56,6 +56,23 @@ void Executor::bind_buffers(ExecutorOptions& options) {
       throw GraphError("bound output " + std::to_string(i) + " is not computed by the plan");
     refs_[b].data = target.data;
   }
+  bind_output_targets(options, bound_buffers);
+}
+
+void Executor::bind_output_targets(const ExecutorOptions& options, std::vector<uint32_t>& bound_buffers) {
+  for (const auto& [name, target] : options.output_targets) {
+    uint32_t b = plan_.output_buffers[output_index(name)];
+    if (!(target.type == plan_.buffers[b].type))
+      throw GraphError("output '" + name + "' is " + plan_.buffers[b].type.str() + " but its target is " +
+                       target.type.str());
+    bool taken = std::find(bound_buffers.begin(), bound_buffers.end(), b) != bound_buffers.end();
+    if (plan_.buffers[b].arena == Arena::Transient && !taken) {
+      bound_buffers.push_back(b);
+      refs_[b].data = target.data;
+    } else {
+      copies_.push_back({b, target});
+    }
+  }
 }
 
 void Executor::prepare_steps() {
@@ -68,7 +85,7 @@ void Executor::prepare_steps() {
     for (uint32_t b : s.out) bs.out.push_back(refs_[b]);
     if (def.prepare) {
       try {
-        bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, *dnnl_});
+        bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, backend_});
       } catch (const std::exception& e) {
         throw BackendError("preparing node " + g.describe(s.node) + ": " + e.what());
       }
@@ -108,7 +125,22 @@ void Executor::run() {
       throw GraphError("while running node " + plan_.program.graph.describe(s.node) + ": " + e.what());
     }
   }
+  copy_outputs();
   ++run_index_;
+}
+
+void Executor::copy_outputs() {
+  for (const OutputCopy& c : copies_) std::memcpy(c.target.data, refs_[c.buffer].data, c.target.type.bytes());
+}
+
+size_t Executor::output_index(std::string_view name) const {
+  const std::vector<std::string>& names = plan_.output_names;
+  auto it = std::find(names.begin(), names.end(), name);
+  if (it != names.end()) return size_t(it - names.begin());
+  std::string known;
+  for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
+  throw GraphError("the plan has no output named '" + std::string(name) + "' (" +
+                   (known.empty() ? std::string("its outputs are unnamed") : "outputs: " + known) + ")");
 }
 
 TensorRef Executor::output(size_t i) const { return refs_.at(plan_.output_buffers.at(i)); }

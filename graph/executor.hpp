@@ -3,12 +3,12 @@
 // After the first run, run() allocates nothing (tests/test_executor.cpp).
 #pragma once
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "graph/parameters.hpp"
 #include "graph/plan.hpp"
-#include "ops/dnnl/context.hpp"
 
 namespace loom {
 
@@ -16,6 +16,12 @@ struct ExecutorOptions {
   // Fetch i is written straight into this memory (for example a gradient in
   // the ParameterStore's grad buffer) instead of the transient arena.
   std::vector<std::pair<size_t, TensorRef>> bound_outputs;
+  // Output `name` (compile with NamedValue) is delivered into this memory by
+  // every run, whatever the plan made of it: written straight there when the
+  // plan computes the value and no earlier binding took its buffer, else
+  // copied after the run (the value is another output's too, or a parameter,
+  // input or constant). The caller need not know which.
+  std::vector<std::pair<std::string, TensorRef>> output_targets;
 };
 
 class Executor {
@@ -39,21 +45,32 @@ class Executor {
 
   TensorRef output(size_t i) const;
   Tensor fetch(size_t i) const;
+  // By the name given at compile time; throws GraphError naming the known ones.
+  TensorRef output(std::string_view name) const { return output(output_index(name)); }
+  Tensor fetch(std::string_view name) const { return fetch(output_index(name)); }
+  size_t output_index(std::string_view name) const;
   const Plan& plan() const { return plan_; }
   size_t num_outputs() const { return plan_.output_buffers.size(); }
 
  private:
   struct BoundStep;
+  struct OutputCopy {
+    uint32_t buffer;
+    TensorRef target;
+  };
   void bind_buffers(ExecutorOptions& options);
+  void bind_output_targets(const ExecutorOptions& options, std::vector<uint32_t>& bound_buffers);
   void prepare_steps();
+  void copy_outputs();
 
   Plan plan_;
   ParameterStore* params_;
   uint64_t params_version_;
-  std::shared_ptr<DnnlContext> dnnl_;
+  std::unique_ptr<BackendContext> backend_;  // before bound_: step states may refer to it
   std::array<AlignedBuffer, 4> arenas_;
   std::vector<TensorRef> refs_;  // one per buffer
   std::vector<BoundStep> bound_;
+  std::vector<OutputCopy> copies_;  // output_targets that could not be bound
   uint64_t run_index_ = 0;
 };
 

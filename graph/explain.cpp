@@ -61,6 +61,15 @@ std::string buffer_line(const Plan& plan, uint32_t id) {
   return buf + (n.name.empty() ? std::string() : " '" + n.name + "'") + "\n";
 }
 
+// "outputs (2): loss=b7 grad:w=b9"; unnamed outputs show their position.
+std::string outputs_line(const Plan& plan) {
+  std::string line = "outputs (" + std::to_string(plan.output_buffers.size()) + "):";
+  for (size_t i = 0; i < plan.output_buffers.size(); ++i)
+    line += " " + (plan.output_names.empty() ? "#" + std::to_string(i) : plan.output_names[i]) + "=b" +
+            std::to_string(plan.output_buffers[i]);
+  return line + "\n";
+}
+
 std::string step_line(const Plan& plan, size_t s) {
   const Step& step = plan.steps[s];
   const Node& n = plan.program.graph.node(step.node);
@@ -88,6 +97,7 @@ std::string Plan::explain() const {
   for (size_t i = 0; i < steps.size(); ++i) s += step_line(*this, i);
   s += "buffers (" + std::to_string(buffers.size()) + "):\n";
   for (uint32_t b = 0; b < buffers.size(); ++b) s += buffer_line(*this, b);
+  s += outputs_line(*this);
   size_t transient = arena_bytes[size_t(Arena::Transient)];
   char pct[32];
   std::snprintf(pct, sizeof pct, "%.0f%%", naive_transient_bytes ? 100.0 * double(transient) / double(naive_transient_bytes) : 100.0);

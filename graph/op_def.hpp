@@ -25,9 +25,16 @@ enum OpFlags : uint32_t {
   kStateful = 1u << 4,           // random or side effects: never CSE'd or constant-folded
 };
 
-class DnnlContext;  // opaque outside ops/dnnl/
-class VjpCtx;       // autograd/vjp.hpp
-struct OpExample;   // autograd/gradcheck.hpp
+class VjpCtx;      // graph/vjp.hpp
+struct OpExample;  // graph/op_example.hpp
+
+// Plan-time resources that the steps of one executor share, such as the
+// oneDNN engine and stream. The executor only owns the slot; an op that needs
+// a backend creates it on first use (ops/dnnl/context.hpp), so graph/ depends
+// on no backend.
+struct BackendContext {
+  virtual ~BackendContext() = default;
+};
 
 // Plan-time state of one step (oneDNN primitives, scratch buffers).
 struct OpState {
@@ -47,7 +54,7 @@ struct PrepareCtx {
   std::span<const TensorRef> in;
   std::span<const TensorRef> out;
   const Attrs& attrs;
-  DnnlContext& dnnl;
+  std::unique_ptr<BackendContext>& backend;  // empty until an op creates it
 };
 
 // Shape rule: output types from input types; throws ShapeError with the rule violated.
@@ -77,8 +84,10 @@ struct OpDef {
   bool has(OpFlags f) const { return (flags & f) != 0; }
 };
 
-// The process-wide table of ops. Built-ins are registered on first use from an
-// explicit list (ops/registry.cpp); users add theirs with register_op.
+// The process-wide table of ops (graph/registry.cpp). It starts with the leaf
+// ops (input, parameter, constant); the built-in families join it before main
+// in every program that includes an ops/ header (ops/builtin_ops.hpp); users
+// add theirs with register_op.
 class Registry {
  public:
   OpId add(OpDef def);  // throws GraphError on a duplicate name or an incomplete def

@@ -36,6 +36,7 @@ struct Plan {
   std::vector<Buffer> buffers;
   std::vector<Step> steps;
   std::vector<uint32_t> output_buffers;  // one per program.outputs
+  std::vector<std::string> output_names; // one per output; empty when compiled from plain values
   std::array<size_t, 4> arena_bytes{};   // indexed by Arena
   size_t naive_transient_bytes = 0;      // one slot per value, no reuse
   std::vector<std::string> passes_run;
@@ -47,8 +48,17 @@ struct Plan {
   std::string dot() const;
 };
 
+// An output to compute and the name an executor fetches it by.
+struct NamedValue {
+  std::string name;
+  Value value;
+};
+
 // Runs the pipeline on a copy of g, then lowers to steps and plans memory.
 Plan compile(const Graph& g, const std::vector<Value>& outputs, const CompileOptions& options = {});
+// The same, with named outputs (Executor::output("loss")); names must be
+// unique and non-empty. Two names may denote one value.
+Plan compile(const Graph& g, const std::vector<NamedValue>& outputs, const CompileOptions& options = {});
 
 // Lowering and memory planning, exposed for tests and for compile().
 Plan lower(Program program, const CompileOptions& options);

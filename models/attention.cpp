@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <stdexcept>
 
 #include "ops/ops.hpp"
@@ -101,45 +100,49 @@ AttentionFactory factory_of() {
   return [] { return std::make_unique<Layer>(); };
 }
 
-std::map<std::string, AttentionFactory, std::less<>>& registry() {
-  static std::map<std::string, AttentionFactory, std::less<>> layers{
-      {"none", factory_of<NoAttention>()},          {"dot", factory_of<DotAttention>()},
-      {"scaled-dot", factory_of<ScaledDotAttention>()}, {"cosine", factory_of<CosineAttention>()},
-      {"general", factory_of<GeneralAttention>()},  {"additive", factory_of<AdditiveAttention>()},
-  };
-  return layers;
-}
+struct BuiltinKind {
+  const char* name;
+  const char* help;
+  AttentionFactory make;
+};
 
-std::string known_names() {
-  std::string s;
-  for (const std::string& n : attention_names()) s += (s.empty() ? "" : ", ") + n;
-  return s;
+const std::vector<BuiltinKind>& builtin_kinds() {
+  static const std::vector<BuiltinKind> kinds{
+      {"none", "no attention: the output layer sees the decoder state alone", factory_of<NoAttention>()},
+      {"dot", "d·e (Luong dot)", factory_of<DotAttention>()},
+      {"scaled-dot", "d·e / sqrt(H)", factory_of<ScaledDotAttention>()},
+      {"cosine", "cosine of the angle between d and e", factory_of<CosineAttention>()},
+      {"general", "d W e (Luong general)", factory_of<GeneralAttention>()},
+      {"additive", "v · tanh(W_q d + W_k e) (Bahdanau)", factory_of<AdditiveAttention>()},
+  };
+  return kinds;
 }
 
 }  // namespace
 
-void register_attention(const std::string& name, AttentionFactory factory) {
-  if (name.empty()) throw std::invalid_argument("register_attention: the name is empty");
-  if (!factory) throw std::invalid_argument("register_attention: no factory given for '" + name + "'");
-  if (has_attention(name))
-    throw std::invalid_argument("register_attention: '" + name + "' is already registered (known: " +
-                                known_names() + ")");
-  registry().emplace(name, std::move(factory));
+AttentionRegistry& attention_registry() {
+  static AttentionRegistry* registry = [] {
+    auto* r = new AttentionRegistry("attention");  // never destroyed: kinds outlive static models
+    for (const BuiltinKind& k : builtin_kinds()) r->add(k.name, k.help, k.make);
+    return r;
+  }();
+  return *registry;
 }
 
-bool has_attention(std::string_view name) { return registry().find(name) != registry().end(); }
-
-std::unique_ptr<Attention> make_attention(std::string_view name) {
-  auto it = registry().find(name);
-  if (it == registry().end())
-    throw std::invalid_argument("unknown attention '" + std::string(name) + "'; known: " + known_names());
-  return it->second();
-}
-
-std::vector<std::string> attention_names() {
+std::vector<std::string> builtin_attention_names() {
   std::vector<std::string> names;
-  for (const auto& [name, f] : registry()) names.push_back(name);
-  return names;  // std::map keeps them sorted
+  for (const BuiltinKind& k : builtin_kinds()) names.push_back(k.name);
+  return names;
 }
+
+void register_attention(const std::string& name, AttentionFactory factory, std::string help) {
+  attention_registry().add(name, std::move(help), std::move(factory));
+}
+
+bool has_attention(std::string_view name) { return attention_registry().contains(name); }
+
+std::unique_ptr<Attention> make_attention(std::string_view name) { return attention_registry().make(name); }
+
+std::vector<std::string> attention_names() { return attention_registry().names(); }
 
 }  // namespace loom::models

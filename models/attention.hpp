@@ -5,9 +5,10 @@
 // from graph ops alone, so autograd and the compiler handle them; their
 // parameters are named "attention.*" and requested through the inputs'
 // `parameter` callback, so one build function serves training graphs,
-// decoding graphs and gradient checks. A registry maps names to factories:
-// the built-ins are none, dot, scaled-dot, cosine, general and additive;
-// a user adds one with register_attention (models/examples/bilinear_attention).
+// decoding graphs and gradient checks. attention_registry() maps each kind's
+// name to its help line and factory: the built-ins of attention.cpp, then any
+// a program adds (examples/: tanh-general by a call, shared-projection by
+// registering itself before main).
 #pragma once
 #include <functional>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "graph/builder.hpp"
+#include "graph/named_registry.hpp"
 
 namespace loom::models {
 
@@ -48,15 +50,22 @@ class Attention {
 // scores: (B,T,S)  mask: (B,1,S)  encoder: (B,S,H)
 AttentionOutput attend(Var scores, const AttentionInputs& in);
 
-using AttentionFactory = std::function<std::unique_ptr<Attention>()>;
+using AttentionRegistry = NamedRegistry<std::unique_ptr<Attention>>;
+using AttentionFactory = AttentionRegistry::Factory;
 
-// Adds a layer under `name`; throws std::invalid_argument if the name is taken
-// or empty.
-void register_attention(const std::string& name, AttentionFactory factory);
+// Every attention kind, sorted by name. Add one with
+// attention_registry().add(name, help, factory).
+AttentionRegistry& attention_registry();
+// The kinds attention.cpp defines; the PyTorch twin (tests/python/loom_torch.py)
+// implements exactly these, the others being a user's own.
+std::vector<std::string> builtin_attention_names();
+
+// Shorthands for attention_registry(): add (throws std::invalid_argument if
+// the name is taken or empty), look up, build (throws std::invalid_argument
+// naming the unknown kind and every known one), list (sorted).
+void register_attention(const std::string& name, AttentionFactory factory, std::string help = "a user's attention");
 bool has_attention(std::string_view name);
-// Throws std::invalid_argument naming the unknown layer and every known one.
 std::unique_ptr<Attention> make_attention(std::string_view name);
-// Registered names, sorted.
 std::vector<std::string> attention_names();
 
 }  // namespace loom::models

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "graph/plan.hpp"
-#include "models/text/vocabulary.hpp"
+#include "text/vocabulary.hpp"
 #include "ops/ops.hpp"
 
 namespace loom::models {
@@ -39,6 +39,19 @@ struct Decoder::Session {
   bool has_weights = false;
   Tensor prev;               // i32 (K)
   std::vector<Tensor> h, c;  // (K,H) per layer
+  // The step's outputs, looked up by name once: "log_probs", per layer
+  // "h_l<k>" and "c_l<k>", and "attention" when the model has one.
+  size_t log_probs = 0, weights = 0;
+  std::vector<size_t> h_out, c_out;
+
+  void find_outputs() {
+    log_probs = step->output_index("log_probs");
+    for (int64_t k = 0; k < L; ++k) {
+      h_out.push_back(step->output_index(layer_name('h', k)));
+      c_out.push_back(step->output_index(layer_name('c', k)));
+    }
+    if (has_weights) weights = step->output_index("attention");
+  }
 
   void run() {
     step->set_input("prev_tokens", prev);
@@ -48,12 +61,12 @@ struct Decoder::Session {
     }
     step->run();
   }
-  double log_prob(int64_t row, int64_t token) const { return element(step->output(0), row * V + token); }
+  double log_prob(int64_t row, int64_t token) const { return element(step->output(log_probs), row * V + token); }
   // Row r's state becomes the new state of row parents[r].
   void keep_rows(const std::vector<int64_t>& parents) {
     for (int64_t k = 0; k < L; ++k) {
-      gather(step->output(size_t(1 + 2 * k)), h[size_t(k)], parents);
-      gather(step->output(size_t(2 + 2 * k)), c[size_t(k)], parents);
+      gather(step->output(h_out[size_t(k)]), h[size_t(k)], parents);
+      gather(step->output(c_out[size_t(k)]), c[size_t(k)], parents);
     }
   }
   static void gather(const TensorRef& from, Tensor& to, const std::vector<int64_t>& parents) {
@@ -65,7 +78,7 @@ struct Decoder::Session {
   // Appends the attention weights (S) of `row` to dst.
   void append_weights(int64_t row, std::vector<float>& dst) const {
     if (!has_weights) return;
-    TensorRef w = step->output(size_t(1 + 2 * L));
+    TensorRef w = step->output(weights);
     for (int64_t s = 0; s < S; ++s) dst.push_back(float(element(w, row * S + s)));
   }
 };
@@ -77,45 +90,53 @@ size_t Decoder::cached_plans() const { return encoders_.size() + steps_.size(); 
 
 // ---- graphs -----------------------------------------------------------------------------------
 
-std::unique_ptr<Executor> Decoder::make_encoder_plan(int64_t S) {
+Plan compile_encoder_plan(const Seq2Seq& model, int64_t S) {
   Graph g;
   Var source = input(g, "source", {DType::I32, {1, S}});
   Var lengths = input(g, "source_lengths", {DType::I32, {1}});
   DropoutSites no_dropout;
-  Seq2Seq::Encoded enc = model_->build_encoder(source, lengths, model_->parameter_source(g), no_dropout);
-  std::vector<Value> fetch{enc.outputs.value};
-  for (const ops::LstmState& st : enc.states) {
-    fetch.push_back(st.h.value);
-    fetch.push_back(st.c.value);
+  Seq2Seq::Encoded enc = model.build_encoder(source, lengths, model.parameter_source(g), no_dropout);
+  std::vector<NamedValue> fetch{{"encoder_outputs", enc.outputs.value}};
+  for (size_t k = 0; k < enc.states.size(); ++k) {
+    fetch.push_back({layer_name('h', int64_t(k)), enc.states[k].h.value});
+    fetch.push_back({layer_name('c', int64_t(k)), enc.states[k].c.value});
   }
-  return std::make_unique<Executor>(compile(g, fetch), model_->params());
+  return compile(g, fetch);
 }
 
-std::unique_ptr<Executor> Decoder::make_step_plan(int64_t K, int64_t S) {
-  const Seq2SeqConfig& cfg = model_->config();
+Plan compile_decoder_step_plan(const Seq2Seq& model, int64_t K, int64_t S) {
+  const Seq2SeqConfig& cfg = model.config();
   const int64_t H = cfg.hidden;
   Graph g;
-  ParameterSource p = model_->parameter_source(g);
+  ParameterSource p = model.parameter_source(g);
   Var prev = input(g, "prev_tokens", {DType::I32, {K}});
   Var enc = input(g, "encoder_outputs", {cfg.dtype, {K, S, H}});
   Var mask = input(g, "source_mask", {cfg.dtype, {K, 1, S}});
-  Var x = model_->embed(prev, "tgt", p);  // (K,E)
-  std::vector<Value> fetch(1);
+  Var x = model.embed(prev, "tgt", p);  // (K,E)
+  std::vector<NamedValue> fetch(1);
   for (int64_t k = 0; k < cfg.layers; ++k) {
     ops::LstmState st{input(g, layer_name('h', k), {cfg.dtype, {K, H}}),
                       input(g, layer_name('c', k), {cfg.dtype, {K, H}})};
-    Seq2Seq::LstmWeights w = model_->lstm_weights(p, "decoder", k);
+    Seq2Seq::LstmWeights w = model.lstm_weights(p, "decoder", k);
     st = ops::lstm_cell(x, st, w.w_ih, w.w_hh, w.b_ih, w.b_hh);
     x = st.h;  // (K,H)
-    fetch.push_back(st.h.value);
-    fetch.push_back(st.c.value);
+    fetch.push_back({layer_name('h', k), st.h.value});
+    fetch.push_back({layer_name('c', k), st.c.value});
   }
   Var dec = ops::reshape(x, {K, 1, H});
-  AttentionOutput att = model_->build_attention(dec, enc, mask, p);
-  Var logits = ops::reshape(model_->build_logits(dec, att, p), {K, cfg.tgt_vocab});
-  fetch[0] = named(ops::log_softmax(logits, -1), "log_probs").value;
-  if (att.weights.graph) fetch.push_back(att.weights.value);
-  return std::make_unique<Executor>(compile(g, fetch), model_->params());
+  AttentionOutput att = model.build_attention(dec, enc, mask, p);
+  Var logits = ops::reshape(model.build_logits(dec, att, p), {K, cfg.tgt_vocab});
+  fetch[0] = {"log_probs", named(ops::log_softmax(logits, -1), "log_probs").value};
+  if (att.weights.graph) fetch.push_back({"attention", att.weights.value});
+  return compile(g, fetch);
+}
+
+std::unique_ptr<Executor> Decoder::make_encoder_plan(int64_t S) {
+  return std::make_unique<Executor>(compile_encoder_plan(*model_, S), model_->params());
+}
+
+std::unique_ptr<Executor> Decoder::make_step_plan(int64_t K, int64_t S) {
+  return std::make_unique<Executor>(compile_decoder_step_plan(*model_, K, S), model_->params());
 }
 
 Executor& Decoder::encoder_plan(int64_t S) {
@@ -145,17 +166,18 @@ Decoder::Session Decoder::start(const std::vector<int32_t>& source, int64_t K) {
   Session s;
   s.step = &step_plan(K, S);
   s.K = K, s.S = S, s.L = cfg.layers, s.V = cfg.tgt_vocab, s.has_weights = model_->has_context();
+  s.find_outputs();
   const std::vector<int64_t> all_from_first(size_t(K), 0);
   Tensor outputs(cfg.dtype, {K, S, H}), mask(cfg.dtype, {K, 1, S});
-  Session::gather(enc.output(0), outputs, all_from_first);  // (1,S,H) read as one row of S·H
+  Session::gather(enc.output("encoder_outputs"), outputs, all_from_first);  // (1,S,H) read as one row of S·H
   for (int64_t i = 0; i < mask.numel(); ++i) mask.set(i, 1.0);
   s.step->set_input("encoder_outputs", outputs);
   s.step->set_input("source_mask", mask);
   for (int64_t k = 0; k < s.L; ++k) {
     s.h.emplace_back(cfg.dtype, Shape{K, H});
     s.c.emplace_back(cfg.dtype, Shape{K, H});
-    Session::gather(enc.output(size_t(1 + 2 * k)), s.h.back(), all_from_first);
-    Session::gather(enc.output(size_t(2 + 2 * k)), s.c.back(), all_from_first);
+    Session::gather(enc.output(layer_name('h', k)), s.h.back(), all_from_first);
+    Session::gather(enc.output(layer_name('c', k)), s.c.back(), all_from_first);
   }
   s.prev = Tensor(DType::I32, {K});
   for (int64_t r = 0; r < K; ++r) s.prev.set(r, Vocabulary::kBos);

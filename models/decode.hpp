@@ -55,4 +55,11 @@ class Decoder {
   PlanCache encoders_, steps_;
 };
 
+// The plans a Decoder runs, compiled for the model's current parameters
+// (also for `loom explain --model seq2seq`). The encoder reads one sentence of
+// S tokens; a decoding step maps K rows' previous tokens and states to
+// "log_probs", "h_l<k>"/"c_l<k>" per layer and, with attention, "attention".
+Plan compile_encoder_plan(const Seq2Seq& model, int64_t S);
+Plan compile_decoder_step_plan(const Seq2Seq& model, int64_t K, int64_t S);
+
 }  // namespace loom::models

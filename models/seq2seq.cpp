@@ -1,9 +1,8 @@
 // The encoder-decoder's graphs and its per-shape plans. A training entry
-// fetches the loss and one gradient per parameter; gradients are written
-// straight into the ParameterStore's grad buffer (ExecutorOptions::
-// bound_outputs). Where two parameters share one gradient buffer (the LSTM's
-// b_ih and b_hh get the same gradient value), the first is bound and the
-// others are copied after the run: a memcpy, no allocation.
+// fetches the loss and one gradient per parameter, each delivered into the
+// ParameterStore's grad buffer by the executor (ExecutorOptions::
+// output_targets), which also deals with gradients that are one value (the
+// LSTM's b_ih and b_hh).
 #include "models/seq2seq.hpp"
 
 #include <charconv>
@@ -16,8 +15,8 @@
 #include "autograd/grad.hpp"
 #include "graph/errors.hpp"
 #include "graph/plan.hpp"
-#include "models/text/vocabulary.hpp"
 #include "ops/ops.hpp"
+#include "text/vocabulary.hpp"
 
 namespace loom::models {
 
@@ -80,13 +79,12 @@ EvalResult& EvalResult::operator+=(const EvalResult& o) {
 // ---- construction -----------------------------------------------------------------------------
 
 struct Seq2Seq::TrainEntry {
-  std::unique_ptr<Executor> exec;
+  std::unique_ptr<Executor> exec;  // fetches: "loss", "grad:<parameter>"
   Tensor source_mask, target_lengths;
-  std::vector<std::pair<size_t, TensorRef>> copies;  // (fetch index, grad) filled after each run
 };
 
 struct Seq2Seq::EvalEntry {
-  std::unique_ptr<Executor> exec;  // fetches: loss, logits (B·T,Vt)
+  std::unique_ptr<Executor> exec;  // fetches: "loss", "logits" (B·T,Vt)
   Tensor source_mask, target_lengths;
 };
 
@@ -286,10 +284,7 @@ const std::string& Seq2Seq::shape_key(const text::Batch& batch) {
   return key_;
 }
 
-std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_t S, int64_t T) {
-  auto e = std::make_unique<TrainEntry>();
-  e->source_mask = Tensor(config_.dtype, {B, 1, S});
-  e->target_lengths = Tensor(DType::I32, {B});
+Plan Seq2Seq::training_plan(int64_t B, int64_t S, int64_t T) const {
   Graph g;
   BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
   ParameterSource p = parameter_source(g);
@@ -300,24 +295,20 @@ std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_
   const auto& entries = params_.entries();
   std::vector<Var> wrt;
   for (const auto& entry : entries) wrt.push_back(p(entry.name, entry.shape));
-  std::vector<Value> fetch{f.loss.value};
-  for (const Var& d : grad(f.loss, wrt)) fetch.push_back(d.value);
-  Plan plan = compile(g, fetch);
+  const std::vector<Var> grads = grad(f.loss, wrt);
+  std::vector<NamedValue> fetch{{"loss", f.loss.value}};
+  for (size_t i = 0; i < entries.size(); ++i) fetch.push_back({"grad:" + entries[i].name, grads[i].value});
+  return compile(g, fetch);
+}
 
+std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_t S, int64_t T) {
+  auto e = std::make_unique<TrainEntry>();
+  e->source_mask = Tensor(config_.dtype, {B, 1, S});
+  e->target_lengths = Tensor(DType::I32, {B});
   ExecutorOptions options;
-  std::map<uint32_t, size_t> bound;  // output buffer -> the fetch bound to a grad
-  for (size_t i = 0; i < entries.size(); ++i) {
-    size_t fi = i + 1;
-    uint32_t buffer = plan.output_buffers[fi];
-    TensorRef target = params_.grad(entries[i].name);
-    if (plan.buffers[buffer].arena == Arena::Transient && !bound.count(buffer)) {
-      bound.emplace(buffer, fi);
-      options.bound_outputs.push_back({fi, target});
-    } else {
-      e->copies.push_back({fi, target});
-    }
-  }
-  e->exec = std::make_unique<Executor>(std::move(plan), params_, std::move(options));
+  for (const auto& entry : params_.entries())
+    options.output_targets.push_back({"grad:" + entry.name, params_.grad(entry.name)});
+  e->exec = std::make_unique<Executor>(training_plan(B, S, T), params_, std::move(options));
   return e;
 }
 
@@ -330,8 +321,7 @@ double Seq2Seq::train_step_gradients(const text::Batch& batch) {
   feed_batch(*e.exec, batch, e.source_mask, e.target_lengths);
   e.exec->set_run_index(dropout_step_++);
   e.exec->run();
-  for (auto& [fetch, target] : e.copies) std::memcpy(target.data, e.exec->output(fetch).data, target.type.bytes());
-  return scalar_of(e.exec->output(0));
+  return scalar_of(e.exec->output("loss"));
 }
 
 std::unique_ptr<Seq2Seq::EvalEntry> Seq2Seq::make_eval_entry(int64_t B, int64_t S, int64_t T) {
@@ -342,7 +332,7 @@ std::unique_ptr<Seq2Seq::EvalEntry> Seq2Seq::make_eval_entry(int64_t B, int64_t 
   BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
   DropoutSites no_dropout;
   Forward f = build_forward(in, parameter_source(g), no_dropout, 0.0);
-  e->exec = std::make_unique<Executor>(compile(g, {f.loss.value, f.logits.value}), params_);
+  e->exec = std::make_unique<Executor>(compile(g, std::vector<NamedValue>{{"loss", f.loss.value}, {"logits", f.logits.value}}), params_);
   return e;
 }
 
@@ -374,8 +364,8 @@ EvalResult Seq2Seq::evaluate_batch(const text::Batch& batch) {
   EvalEntry& e = eval_entry(batch);
   EvalResult r;
   for (int64_t b = 0; b < e.target_lengths.numel(); ++b) r.tokens += e.target_lengths.data<int32_t>()[b];
-  r.loss_sum = scalar_of(e.exec->output(0)) * double(r.tokens);
-  TensorRef logits = e.exec->output(1);  // (B·T, V)
+  r.loss_sum = scalar_of(e.exec->output("loss")) * double(r.tokens);
+  TensorRef logits = e.exec->output("logits");  // (B·T, V)
   const int64_t rows = logits.shape()[0], V = logits.shape()[1];
   const int32_t* targets = batch.target_output.data<int32_t>();
   for (int64_t i = 0; i < rows; ++i) {
@@ -391,7 +381,7 @@ Tensor Seq2Seq::logits(const text::Batch& batch) {
   EvalEntry& e = eval_entry(batch);
   const int64_t B = batch.target_input.shape()[0], T = batch.target_input.shape()[1];
   Tensor out(config_.dtype, {B, T, config_.tgt_vocab});
-  std::memcpy(out.raw(), e.exec->output(1).data, out.bytes());
+  std::memcpy(out.raw(), e.exec->output("logits").data, out.bytes());
   return out;
 }
 

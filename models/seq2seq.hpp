@@ -16,9 +16,10 @@
 #include <vector>
 
 #include "graph/parameters.hpp"
+#include "graph/plan.hpp"
 #include "graph/plan_cache.hpp"
 #include "models/attention.hpp"
-#include "models/text/batcher.hpp"
+#include "text/batcher.hpp"
 #include "ops/lstm.hpp"
 
 namespace loom::models {
@@ -107,6 +108,10 @@ class Seq2Seq {
   Tensor logits(const text::Batch& batch);
   // Compiled plans held (training and evaluation).
   size_t cached_plans() const;
+  // The plan of a training step for batch shape (B,S,T), as
+  // train_step_gradients compiles it: fetches "loss" and "grad:<name>" for
+  // every parameter (`loom explain --model seq2seq`).
+  Plan training_plan(int64_t B, int64_t S, int64_t T) const;
 
   // ---- graph-building blocks (shared with decoding and tests) ----
   // Parameter nodes of g for this model's store (one node per name per graph).

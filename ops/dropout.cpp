@@ -10,8 +10,8 @@
 
 #include <cstring>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
 
@@ -88,17 +88,10 @@ void example_dropout(OpExample& ex) {
 }  // namespace
 
 void register_dropout_ops(Registry& r) {
-  OpDef d;
-  d.name = "dropout";
-  d.arity = 1;
   // Stateful: depends on the run index, so it must never be constant-folded
   // (folding runs outside the executor's runs) or merged by CSE.
-  d.flags = kInplaceOk | kStateful;
-  d.infer = infer_dropout;
-  d.forward = dropout_forward;
-  d.vjp = vjp_dropout;
-  d.example = example_dropout;
-  r.add(std::move(d));
+  r.add(opu::differentiable_op("dropout", 1, kInplaceOk | kStateful, {infer_dropout, dropout_forward}, vjp_dropout,
+                               example_dropout));
 }
 
 namespace ops {

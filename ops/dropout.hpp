@@ -3,6 +3,7 @@
 // so results do not depend on the thread count. p = 0 is the identity.
 #pragma once
 #include "graph/builder.hpp"
+#include "ops/builtin_ops.hpp"
 
 namespace loom::ops {
 

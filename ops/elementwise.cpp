@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
 
@@ -176,38 +176,19 @@ void example_relu(OpExample& ex, const char* op) {
   ex.outputs = {apply(op_id(op), {x})};
 }
 
-OpDef unary_def(const char* name, KernelFn fwd, VjpFn vjp, auto block32, auto block64) {
-  OpDef d;
-  d.name = name;
-  d.arity = 1;
-  d.flags = kElementwise | kInplaceOk;
-  d.infer = infer_unary;
-  d.forward = fwd;
-  d.vjp = vjp;
-  d.block_f32 = block32;
-  d.block_f64 = block64;
-  return d;
-}
-
 template <class Op>
 OpDef unary(const char* name, VjpFn vjp, void (*example)(OpExample&)) {
-  OpDef d = unary_def(name, unary_forward<Op>, vjp, unary_block<Op, float>, unary_block<Op, double>);
-  d.example = example;
+  OpDef d = opu::differentiable_op(name, 1, kElementwise | kInplaceOk, {infer_unary, unary_forward<Op>}, vjp, example);
+  d.block_f32 = unary_block<Op, float>;
+  d.block_f64 = unary_block<Op, double>;
   return d;
 }
 
 template <class Op>
 OpDef binary(const char* name, VjpFn vjp, void (*example)(OpExample&)) {
-  OpDef d;
-  d.name = name;
-  d.arity = 2;
-  d.flags = kElementwise | kInplaceOk;
-  d.infer = infer_binary;
-  d.forward = binary_forward<Op>;
-  d.vjp = vjp;
+  OpDef d = opu::differentiable_op(name, 2, kElementwise | kInplaceOk, {infer_binary, binary_forward<Op>}, vjp, example);
   d.block_f32 = binary_block<Op, float>;
   d.block_f64 = binary_block<Op, double>;
-  d.example = example;
   return d;
 }
 
@@ -236,14 +217,7 @@ void register_elementwise_ops(Registry& r) {
   r.add(unary<Tanh>("tanh", vjp_tanh, [](OpExample& e) { example_unary<-2.0, 2.0>(e, "tanh"); }));
   r.add(unary<Relu>("relu", vjp_relu, [](OpExample& e) { example_relu(e, "relu"); }));
 
-  OpDef fill;
-  fill.name = "fill";
-  fill.arity = 0;
-  fill.infer = infer_fill;
-  fill.forward = fill_forward;
-  fill.flags = kNonDifferentiable;
-  fill.why_no_grad = "a constant generator with no inputs";
-  r.add(std::move(fill));
+  r.add(opu::gradient_free_op("fill", 0, kNoFlags, {infer_fill, fill_forward}, "a constant generator with no inputs"));
 }
 
 namespace ops {

@@ -2,6 +2,7 @@
 // a dim of 1 stretches). Output dtype equals the inputs' dtype (f32 or f64).
 #pragma once
 #include "graph/builder.hpp"
+#include "ops/builtin_ops.hpp"
 
 namespace loom::ops {
 

@@ -11,8 +11,8 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
 
@@ -143,23 +143,10 @@ void example_embedding_grad(OpExample& ex) {
 }  // namespace
 
 void register_embedding_ops(Registry& r) {
-  OpDef e;
-  e.name = "embedding";
-  e.arity = 2;
-  e.infer = infer_embedding;
-  e.forward = embedding_forward;
-  e.vjp = vjp_embedding;
-  e.example = example_embedding;
-  r.add(std::move(e));
-
-  OpDef g;
-  g.name = "embedding_grad";
-  g.arity = 2;
-  g.infer = infer_embedding_grad;
-  g.forward = embedding_grad_forward;
-  g.vjp = vjp_embedding_grad;
-  g.example = example_embedding_grad;
-  r.add(std::move(g));
+  r.add(opu::differentiable_op("embedding", 2, kNoFlags, {infer_embedding, embedding_forward}, vjp_embedding,
+                               example_embedding));
+  r.add(opu::differentiable_op("embedding_grad", 2, kNoFlags, {infer_embedding_grad, embedding_grad_forward},
+                               vjp_embedding_grad, example_embedding_grad));
 }
 
 namespace ops {

@@ -1,6 +1,7 @@
 // Embedding lookup. Its gradient is a scatter-add into the table.
 #pragma once
 #include "graph/builder.hpp"
+#include "ops/builtin_ops.hpp"
 
 namespace loom::ops {
 

@@ -1,5 +1,6 @@
 // One registration function per built-in op family, each defined in the
-// family's own file under ops/.
+// family's own file under ops/; adding a family adds one line to each list.
+// ops/builtin_ops.cpp registers them.
 #pragma once
 #include "graph/op_def.hpp"
 

@@ -109,17 +109,10 @@ void fused_forward(const KernelCtx& c) {
 }  // namespace
 
 void register_fused_ops(Registry& r) {
-  OpDef d;
-  d.name = fused::kOpName;
-  d.arity = -1;
   // In place is safe: block k reads inputs only at block k's positions before
   // the last instruction writes them.
-  d.flags = kNonDifferentiable | kInplaceOk;
-  d.why_no_grad = "created by the compiler after differentiation; differentiate the unfused ops";
-  d.infer = infer_fused;
-  d.forward = fused_forward;
-  d.prepare = prepare_fused;
-  r.add(std::move(d));
+  r.add(opu::gradient_free_op(fused::kOpName, -1, kInplaceOk, {infer_fused, fused_forward, prepare_fused},
+                              "created by the compiler after differentiation; differentiate the unfused ops"));
 }
 
 }  // namespace loom

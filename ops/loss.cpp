@@ -13,8 +13,8 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
 
@@ -167,24 +167,9 @@ void example_ce(OpExample& ex) {
 }  // namespace
 
 void register_loss_ops(Registry& r) {
-  OpDef ce;
-  ce.name = "cross_entropy";
-  ce.arity = 2;
-  ce.infer = infer_ce;
-  ce.forward = ce_forward;
-  ce.prepare = prepare_ce;
-  ce.vjp = vjp_ce;
-  ce.example = example_ce;
-  r.add(std::move(ce));
-
-  OpDef g;
-  g.name = "cross_entropy_grad";
-  g.arity = 3;
-  g.flags = kInplaceOk | kNonDifferentiable;
-  g.why_no_grad = "second derivative of cross_entropy: training needs only first order";
-  g.infer = infer_ce_grad;
-  g.forward = ce_grad_forward;
-  r.add(std::move(g));
+  r.add(opu::differentiable_op("cross_entropy", 2, kNoFlags, {infer_ce, ce_forward, prepare_ce}, vjp_ce, example_ce));
+  r.add(opu::gradient_free_op("cross_entropy_grad", 3, kInplaceOk, {infer_ce_grad, ce_grad_forward},
+                              "second derivative of cross_entropy: training needs only first order"));
 }
 
 namespace ops {

@@ -1,6 +1,7 @@
 // Cross-entropy from logits, fused with log-softmax.
 #pragma once
 #include "graph/builder.hpp"
+#include "ops/builtin_ops.hpp"
 
 namespace loom::ops {
 

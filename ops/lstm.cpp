@@ -8,8 +8,8 @@
 // bindings, gradient rules, gradient-check examples and the builders.
 #include "ops/lstm.hpp"
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/families.hpp"
 #include "ops/lstm_kernels.hpp"
 
@@ -106,7 +106,9 @@ Dims dims_of(const TensorRef& x, const TensorRef& h) {
   const Shape& s = x.shape();
   return s.rank() == 3 ? Dims{s[0], s[1], s[2], h.shape()[1]} : Dims{s[0], 1, s[1], h.shape()[1]};
 }
-DnnlContext* dnnl_for(const PrepareCtx& c) { return c.in[0].dtype() == DType::F32 ? &c.dnnl : nullptr; }
+DnnlContext* dnnl_for(const PrepareCtx& c) {
+  return c.in[0].dtype() == DType::F32 ? &dnnl_context(c) : nullptr;
+}
 
 std::unique_ptr<OpState> prepare_cell(const PrepareCtx& c) {
   return lstm::make_forward_plan(dims_of(c.in[0], c.in[1]), dnnl_for(c));
@@ -229,40 +231,18 @@ void example_sequence(OpExample& ex) {
   ex.outputs = {r.output, r.h, r.c};
 }
 
-OpDef lstm_def(const char* name, int arity, InferFn infer, KernelFn fwd, PrepareFn prep) {
-  OpDef d;
-  d.name = name;
-  d.arity = arity;
-  d.infer = infer;
-  d.forward = fwd;
-  d.prepare = prep;
-  return d;
-}
-
 }  // namespace
 
 void register_lstm_ops(Registry& r) {
-  OpDef cell = lstm_def("lstm_cell", 7, infer_cell, cell_forward, prepare_cell);
-  cell.vjp = vjp_cell;
-  cell.example = example_cell;
-  r.add(std::move(cell));
-
-  OpDef seq = lstm_def("lstm_sequence", 8, infer_sequence, sequence_forward, prepare_sequence);
-  seq.vjp = vjp_sequence;
-  seq.example = example_sequence;
-  r.add(std::move(seq));
-
+  r.add(opu::differentiable_op("lstm_cell", 7, kNoFlags, {infer_cell, cell_forward, prepare_cell}, vjp_cell,
+                               example_cell));
+  r.add(opu::differentiable_op("lstm_sequence", 8, kNoFlags, {infer_sequence, sequence_forward, prepare_sequence},
+                               vjp_sequence, example_sequence));
   const char* why = "the backward kernel of an LSTM; second derivatives of an LSTM are not supported";
-  OpDef cell_grad = lstm_def("lstm_cell_grad", 9, infer_cell_grad, cell_grad_forward, prepare_cell_grad);
-  cell_grad.flags = kNonDifferentiable;
-  cell_grad.why_no_grad = why;
-  r.add(std::move(cell_grad));
-
-  OpDef seq_grad = lstm_def("lstm_sequence_grad", 12, infer_sequence_grad, sequence_grad_forward,
-                            prepare_sequence_grad);
-  seq_grad.flags = kNonDifferentiable;
-  seq_grad.why_no_grad = why;
-  r.add(std::move(seq_grad));
+  r.add(opu::gradient_free_op("lstm_cell_grad", 9, kNoFlags, {infer_cell_grad, cell_grad_forward, prepare_cell_grad},
+                              why));
+  r.add(opu::gradient_free_op("lstm_sequence_grad", 12, kNoFlags,
+                              {infer_sequence_grad, sequence_grad_forward, prepare_sequence_grad}, why));
 }
 
 namespace ops {

@@ -3,6 +3,7 @@
 //   c' = σ(f) c + σ(i) tanh(g),   h' = σ(o) tanh(c')
 #pragma once
 #include "graph/builder.hpp"
+#include "ops/builtin_ops.hpp"
 
 namespace loom::ops {
 

@@ -10,8 +10,8 @@
 
 #include <string>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/dnnl/gemm.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/families.hpp"
@@ -88,7 +88,7 @@ std::unique_ptr<OpState> prepare_matmul(const PrepareCtx& c) {
   if (c.out[0].dtype() != DType::F32) return nullptr;
   MatmulDims d = matmul_dims(c.in[0].shape(), c.in[1].shape(), c.attrs);
   GemmShape gs{.m = d.m, .n = d.n, .k = d.k, .trans_a = d.ta, .trans_b = d.tb, .batch = d.batch};
-  return std::make_unique<MatmulState>(Gemm(c.dnnl, gs));
+  return std::make_unique<MatmulState>(Gemm(dnnl_context(c), gs));
 }
 
 // a: (Bt,M,K) or (Bt,K,M)  b: (Bt,K,N) or (Bt,N,K)  y: (Bt,M,N); Bt = 1 for 2-D.
@@ -151,15 +151,8 @@ void example_matmul(OpExample& ex) {
 }  // namespace
 
 void register_matmul_ops(Registry& r) {
-  OpDef d;
-  d.name = "matmul";
-  d.arity = 2;
-  d.infer = infer_matmul;
-  d.forward = matmul_forward;
-  d.prepare = prepare_matmul;
-  d.vjp = vjp_matmul;
-  d.example = example_matmul;
-  r.add(std::move(d));
+  r.add(opu::differentiable_op("matmul", 2, kNoFlags, {infer_matmul, matmul_forward, prepare_matmul}, vjp_matmul,
+                               example_matmul));
 }
 
 namespace ops {

@@ -2,6 +2,7 @@
 // f64 (gradient checks only) through a reference loop.
 #pragma once
 #include "graph/builder.hpp"
+#include "ops/builtin_ops.hpp"
 
 namespace loom::ops {
 

@@ -2,6 +2,32 @@
 
 namespace loom::opu {
 
+OpDef differentiable_op(const char* name, int arity, uint32_t flags, OpKernels kernels, VjpFn vjp,
+                        void (*example)(OpExample&)) {
+  OpDef d;
+  d.name = name;
+  d.arity = arity;
+  d.flags = flags;
+  d.infer = kernels.infer;
+  d.forward = kernels.forward;
+  d.prepare = kernels.prepare;
+  d.vjp = vjp;
+  d.example = example;
+  return d;
+}
+
+OpDef gradient_free_op(const char* name, int arity, uint32_t flags, OpKernels kernels, std::string why_no_grad) {
+  OpDef d;
+  d.name = name;
+  d.arity = arity;
+  d.flags = flags | kNonDifferentiable;
+  d.infer = kernels.infer;
+  d.forward = kernels.forward;
+  d.prepare = kernels.prepare;
+  d.why_no_grad = std::move(why_no_grad);
+  return d;
+}
+
 void require_float(const TensorType& t, const char* what) {
   if (t.dtype != DType::F32 && t.dtype != DType::F64)
     throw ShapeError(std::string(what) + " must be f32 or f64, got " + t.str());

@@ -7,6 +7,7 @@
 
 #include "graph/errors.hpp"
 #include "graph/op_def.hpp"
+#include "ops/builtin_ops.hpp"
 
 namespace loom::opu {
 
@@ -19,6 +20,18 @@ void dispatch_float(DType t, F&& f) {
     default: throw ShapeError("expected a floating dtype (f32 or f64), got " + std::string(dtype_name(t)));
   }
 }
+
+// The one way ops/ fills an OpDef. An op's shape rule and kernels:
+struct OpKernels {
+  InferFn infer = nullptr;
+  KernelFn forward = nullptr;
+  PrepareFn prepare = nullptr;  // optional
+};
+// A differentiable op: its gradient rule and gradient-check example.
+OpDef differentiable_op(const char* name, int arity, uint32_t flags, OpKernels kernels, VjpFn vjp,
+                        void (*example)(OpExample&));
+// An op without a gradient rule (kNonDifferentiable is added), saying why.
+OpDef gradient_free_op(const char* name, int arity, uint32_t flags, OpKernels kernels, std::string why_no_grad);
 
 // Throws ShapeError unless t is f32 or f64.
 void require_float(const TensorType& t, const char* what);

@@ -11,8 +11,8 @@
 #include <cstring>
 #include <limits>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
@@ -369,17 +369,6 @@ void example_broadcast_to(OpExample& ex) {
   ex.outputs = {ops::broadcast_to(a, {2, 3, 4}), ops::broadcast_to(b, {3, 4})};
 }
 
-OpDef reduce_def(const char* name, KernelFn fwd, VjpFn vjp, void (*example)(OpExample&)) {
-  OpDef d;
-  d.name = name;
-  d.arity = 1;
-  d.infer = infer_reduce;
-  d.forward = fwd;
-  d.vjp = vjp;
-  d.example = example;
-  return d;
-}
-
 Var reduce_node(OpId id, Var x, std::vector<int64_t> axes, bool keepdims, std::source_location w) {
   return apply(id, {x}, {{"axes", std::move(axes)}, {"keepdims", int64_t(keepdims)}}, {}, w);
 }
@@ -387,23 +376,14 @@ Var reduce_node(OpId id, Var x, std::vector<int64_t> axes, bool keepdims, std::s
 }  // namespace
 
 void register_reduce_ops(Registry& r) {
-  r.add(reduce_def("sum", reduce_forward<SumR>, vjp_sum, example_sum));
-  r.add(reduce_def("mean", reduce_forward<MeanR>, vjp_mean, example_mean));
-  r.add(reduce_def("max", reduce_forward<MaxR>, vjp_max, example_max));
-
-  OpDef mg = reduce_def("max_grad", max_grad_forward, vjp_max_grad, example_max_grad);
-  mg.arity = 3;
-  mg.infer = infer_max_grad;
-  r.add(std::move(mg));
-
-  OpDef b;
-  b.name = "broadcast_to";
-  b.arity = 1;
-  b.infer = infer_broadcast_to;
-  b.forward = broadcast_to_forward;
-  b.vjp = vjp_broadcast_to;
-  b.example = example_broadcast_to;
-  r.add(std::move(b));
+  using opu::differentiable_op;
+  r.add(differentiable_op("sum", 1, kNoFlags, {infer_reduce, reduce_forward<SumR>}, vjp_sum, example_sum));
+  r.add(differentiable_op("mean", 1, kNoFlags, {infer_reduce, reduce_forward<MeanR>}, vjp_mean, example_mean));
+  r.add(differentiable_op("max", 1, kNoFlags, {infer_reduce, reduce_forward<MaxR>}, vjp_max, example_max));
+  r.add(differentiable_op("max_grad", 3, kNoFlags, {infer_max_grad, max_grad_forward}, vjp_max_grad,
+                          example_max_grad));
+  r.add(differentiable_op("broadcast_to", 1, kNoFlags, {infer_broadcast_to, broadcast_to_forward}, vjp_broadcast_to,
+                          example_broadcast_to));
 }
 
 namespace ops {

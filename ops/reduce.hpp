@@ -2,6 +2,7 @@
 // keepdims keeps reduced axes as size 1. An empty axis list reduces all axes.
 #pragma once
 #include "graph/builder.hpp"
+#include "ops/builtin_ops.hpp"
 
 namespace loom::ops {
 

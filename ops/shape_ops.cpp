@@ -12,8 +12,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
@@ -497,31 +497,20 @@ void example_cast(OpExample& ex) {
   ex.tolerance = 1e-4;
 }
 
-OpDef make_def(const char* name, int arity, uint32_t flags, InferFn infer, KernelFn fwd, VjpFn vjp,
-               void (*example)(OpExample&)) {
-  OpDef d;
-  d.name = name;
-  d.arity = arity;
-  d.flags = flags;
-  d.infer = infer;
-  d.forward = fwd;
-  d.vjp = vjp;
-  d.example = example;
-  return d;
-}
-
 }  // namespace
 
 void register_shape_ops(Registry& r) {
-  r.add(make_def("reshape", 1, kInplaceOk, infer_reshape, copy_forward, vjp_reshape, example_reshape));
-  r.add(make_def("permute", 1, kNoFlags, infer_permute, permute_forward, vjp_permute, example_permute));
-  r.add(make_def("slice", 1, kNoFlags, infer_slice, slice_forward, vjp_slice, example_slice));
-  r.add(make_def("slice_grad", 1, kNoFlags, infer_slice_grad, slice_grad_forward, vjp_slice_grad, example_slice_grad));
-  r.add(make_def("concat", -1, kNoFlags, infer_concat, concat_forward, vjp_concat, example_concat));
-  r.add(make_def("where", 3, kNoFlags, infer_where, where_forward, vjp_where, example_where));
-  r.add(make_def("masked_fill", 2, kInplaceOk, infer_masked_fill, masked_fill_forward, vjp_masked_fill,
-                 example_masked_fill));
-  r.add(make_def("cast", 1, kNoFlags, infer_cast, cast_forward, vjp_cast, example_cast));
+  using opu::differentiable_op;
+  r.add(differentiable_op("reshape", 1, kInplaceOk, {infer_reshape, copy_forward}, vjp_reshape, example_reshape));
+  r.add(differentiable_op("permute", 1, kNoFlags, {infer_permute, permute_forward}, vjp_permute, example_permute));
+  r.add(differentiable_op("slice", 1, kNoFlags, {infer_slice, slice_forward}, vjp_slice, example_slice));
+  r.add(differentiable_op("slice_grad", 1, kNoFlags, {infer_slice_grad, slice_grad_forward}, vjp_slice_grad,
+                          example_slice_grad));
+  r.add(differentiable_op("concat", -1, kNoFlags, {infer_concat, concat_forward}, vjp_concat, example_concat));
+  r.add(differentiable_op("where", 3, kNoFlags, {infer_where, where_forward}, vjp_where, example_where));
+  r.add(differentiable_op("masked_fill", 2, kInplaceOk, {infer_masked_fill, masked_fill_forward}, vjp_masked_fill,
+                          example_masked_fill));
+  r.add(differentiable_op("cast", 1, kNoFlags, {infer_cast, cast_forward}, vjp_cast, example_cast));
 }
 
 namespace ops {

@@ -2,6 +2,7 @@
 // concat, and selection (where, masked_fill).
 #pragma once
 #include "graph/builder.hpp"
+#include "ops/builtin_ops.hpp"
 
 namespace loom::ops {
 

@@ -12,8 +12,8 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/gradcheck.hpp"
-#include "autograd/vjp.hpp"
+#include "graph/op_example.hpp"
+#include "graph/vjp.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
@@ -294,44 +294,22 @@ void example_softmax_grad(OpExample& ex) {
   ex.outputs = {softmax_grad(y, dy, -1), softmax_grad(y, dy, 0)};
 }
 
-OpDef softmax_def(const char* name, KernelFn fwd, VjpFn vjp, void (*example)(OpExample&)) {
-  OpDef d;
-  d.name = name;
-  d.arity = -1;  // x, optional mask
-  d.flags = kInplaceOk;
-  d.infer = infer_softmax;
-  d.forward = fwd;
-  d.vjp = vjp;
-  d.example = example;
-  return d;
-}
 
 }  // namespace
 
 void register_softmax_ops(Registry& r) {
-  r.add(softmax_def("softmax", softmax_forward<false>, vjp_softmax, example_softmax<false>));
-  r.add(softmax_def("log_softmax", softmax_forward<true>, vjp_log_softmax, example_softmax<true>));
-
-  OpDef sg;
-  sg.name = "softmax_grad";
-  sg.arity = 2;
-  sg.flags = kInplaceOk;
-  sg.infer = infer_softmax_grad;
-  sg.forward = softmax_grad_forward;
-  sg.vjp = vjp_softmax_grad;
-  sg.example = example_softmax_grad;
-  r.add(std::move(sg));
-
-  OpDef lg;
-  lg.name = "log_softmax_grad";
-  lg.arity = -1;  // y, dy, optional mask
-  lg.flags = kInplaceOk | kNonDifferentiable;
-  lg.why_no_grad =
-      "second derivative of log_softmax: training needs only first order, and a masked rule would need a "
-      "mask-to-float cast that this family does not own";
-  lg.infer = infer_log_softmax_grad;
-  lg.forward = log_softmax_grad_forward;
-  r.add(std::move(lg));
+  using opu::differentiable_op;
+  // softmax and log_softmax take x and an optional mask.
+  r.add(differentiable_op("softmax", -1, kInplaceOk, {infer_softmax, softmax_forward<false>}, vjp_softmax,
+                          example_softmax<false>));
+  r.add(differentiable_op("log_softmax", -1, kInplaceOk, {infer_softmax, softmax_forward<true>}, vjp_log_softmax,
+                          example_softmax<true>));
+  r.add(differentiable_op("softmax_grad", 2, kInplaceOk, {infer_softmax_grad, softmax_grad_forward}, vjp_softmax_grad,
+                          example_softmax_grad));
+  // log_softmax_grad takes y, dy and an optional mask.
+  r.add(opu::gradient_free_op("log_softmax_grad", -1, kInplaceOk, {infer_log_softmax_grad, log_softmax_grad_forward},
+                              "second derivative of log_softmax: training needs only first order, and a masked rule "
+                              "would need a mask-to-float cast that this family does not own"));
 }
 
 namespace ops {

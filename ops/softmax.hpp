@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "graph/builder.hpp"
+#include "ops/builtin_ops.hpp"
 
 namespace loom::ops {
 

@@ -96,13 +96,28 @@ class Adam final : public Optimizer {
 
 }  // namespace
 
-std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& c, const ParameterStore& p) {
-  if (c.kind == "sgd") return std::make_unique<Sgd>(c);
-  if (c.kind == "momentum") return std::make_unique<Momentum>(c, p, false);
-  if (c.kind == "nesterov") return std::make_unique<Momentum>(c, p, true);
-  if (c.kind == "adam") return std::make_unique<Adam>(c, p, false);
-  if (c.kind == "adamw") return std::make_unique<Adam>(c, p, true);
-  throw std::invalid_argument("unknown optimizer '" + c.kind + "' (known: sgd, momentum, nesterov, adam, adamw)");
+OptimizerRegistry& optimizer_registry() {
+  using Made = std::unique_ptr<Optimizer>;
+  using Config = const OptimizerConfig&;
+  using Store = const ParameterStore&;
+  static OptimizerRegistry* registry = [] {
+    auto* r = new OptimizerRegistry("optimizer");  // never destroyed: used until exit
+    r->add("sgd", "w -= lr (g + wd w)", [](Config c, Store) -> Made { return std::make_unique<Sgd>(c); });
+    r->add("momentum", "heavy-ball momentum: v = mu v + g, w -= lr v",
+           [](Config c, Store p) -> Made { return std::make_unique<Momentum>(c, p, false); });
+    r->add("nesterov", "Nesterov momentum: w -= lr (g + mu v)",
+           [](Config c, Store p) -> Made { return std::make_unique<Momentum>(c, p, true); });
+    r->add("adam", "Adam; weight decay joins the gradient (L2)",
+           [](Config c, Store p) -> Made { return std::make_unique<Adam>(c, p, false); });
+    r->add("adamw", "AdamW; weight decay decoupled from the gradient",
+           [](Config c, Store p) -> Made { return std::make_unique<Adam>(c, p, true); });
+    return r;
+  }();
+  return *registry;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, const ParameterStore& params) {
+  return optimizer_registry().make(config.kind, config, params);
 }
 
 double clip_grad_norm(ParameterStore& params, double max_norm) {

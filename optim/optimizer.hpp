@@ -6,12 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "graph/named_registry.hpp"
 #include "graph/parameters.hpp"
 
 namespace loom::optim {
 
 struct OptimizerConfig {
-  std::string kind = "adam";  // sgd | momentum | nesterov | adam | adamw
+  std::string kind = "adam";  // a name in optimizer_registry()
   double momentum = 0.9;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weight_decay = 0.0;  // L2 for sgd/momentum/adam; decoupled for adamw
@@ -31,7 +32,14 @@ class Optimizer {
   int64_t steps_ = 0;
 };
 
-// Throws std::invalid_argument naming the unknown kind and the known ones.
+using OptimizerRegistry = NamedRegistry<std::unique_ptr<Optimizer>, const OptimizerConfig&, const ParameterStore&>;
+
+// Every optimiser kind, sorted by name: sgd, momentum, nesterov, adam, adamw,
+// then any a program adds (examples/sign_sgd_optimizer.cpp).
+OptimizerRegistry& optimizer_registry();
+
+// optimizer_registry().make(config.kind, ...); throws std::invalid_argument
+// naming the unknown kind and the known ones.
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, const ParameterStore& params);
 
 // Scales all gradients so their global L2 norm is at most max_norm; returns

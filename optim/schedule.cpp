@@ -7,32 +7,63 @@
 
 namespace loom::optim {
 
-LrSchedule::LrSchedule(ScheduleConfig config) : cfg_(std::move(config)) {
-  const std::string& k = cfg_.kind;
-  if (k != "constant" && k != "warmup" && k != "inverse_sqrt" && k != "cosine" && k != "plateau")
-    throw std::invalid_argument("unknown lr schedule '" + k +
-                                "' (known: constant, warmup, inverse_sqrt, cosine, plateau)");
-  if (k == "cosine" && cfg_.total_steps <= 0)
-    throw std::invalid_argument("the cosine schedule needs total_steps > 0");
+namespace {
+
+// The linear ramp from 0 over the warm-up steps (1 after it).
+double ramp(const ScheduleConfig& c, int64_t step) {
+  const double s = double(step + 1), w = double(c.warmup_steps);
+  return w > 0 && s < w ? s / w : 1.0;
 }
 
-double LrSchedule::lr(int64_t step) const {
-  const double base = cfg_.base_lr;
-  const double s = double(step + 1), w = double(cfg_.warmup_steps);
-  double ramp = w > 0 && s < w ? s / w : 1.0;
-  if (cfg_.kind == "warmup") return base * ramp;
-  if (cfg_.kind == "inverse_sqrt") return s < w ? base * ramp : base * std::sqrt(std::max(w, 1.0) / s);
-  if (cfg_.kind == "cosine") {
-    if (s < w) return base * ramp;
-    double t = std::min(1.0, (s - w) / std::max(1.0, double(cfg_.total_steps) - w));
-    return cfg_.min_lr + (base - cfg_.min_lr) * 0.5 * (1 + std::cos(std::numbers::pi * t));
-  }
-  if (cfg_.kind == "plateau") return std::max(cfg_.min_lr, base * scale_);
-  return base;
+double constant_lr(const ScheduleConfig& c, int64_t, double) { return c.base_lr; }
+double warmup_lr(const ScheduleConfig& c, int64_t step, double) { return c.base_lr * ramp(c, step); }
+
+double inverse_sqrt_lr(const ScheduleConfig& c, int64_t step, double) {
+  const double s = double(step + 1), w = double(c.warmup_steps);
+  return s < w ? c.base_lr * ramp(c, step) : c.base_lr * std::sqrt(std::max(w, 1.0) / s);
 }
+
+double cosine_lr(const ScheduleConfig& c, int64_t step, double) {
+  const double s = double(step + 1), w = double(c.warmup_steps);
+  if (s < w) return c.base_lr * ramp(c, step);
+  double t = std::min(1.0, (s - w) / std::max(1.0, double(c.total_steps) - w));
+  return c.min_lr + (c.base_lr - c.min_lr) * 0.5 * (1 + std::cos(std::numbers::pi * t));
+}
+
+double plateau_lr(const ScheduleConfig& c, int64_t, double scale) { return std::max(c.min_lr, c.base_lr * scale); }
+
+// The factory of a kind whose config needs no check.
+ScheduleRegistry::Factory rule_of(double (*lr)(const ScheduleConfig&, int64_t, double),
+                                  bool reduces_on_plateau = false) {
+  return [=](const ScheduleConfig&) { return LrRule{lr, reduces_on_plateau}; };
+}
+
+}  // namespace
+
+ScheduleRegistry& schedule_registry() {
+  static ScheduleRegistry* registry = [] {
+    auto* r = new ScheduleRegistry("lr schedule");  // never destroyed: used until exit
+    r->add("constant", "the base rate throughout", rule_of(constant_lr));
+    r->add("warmup", "a linear ramp over --warmup steps, then the base rate", rule_of(warmup_lr));
+    r->add("inverse_sqrt", "the ramp, then base * sqrt(warmup / step)", rule_of(inverse_sqrt_lr));
+    r->add("cosine", "the ramp, then a half cosine down to min_lr at total_steps",
+           [](const ScheduleConfig& c) {
+             if (c.total_steps <= 0) throw std::invalid_argument("the cosine schedule needs total_steps > 0");
+             return LrRule{cosine_lr};
+           });
+    r->add("plateau", "the base rate, scaled down when validation stops improving", rule_of(plateau_lr, true));
+    return r;
+  }();
+  return *registry;
+}
+
+LrSchedule::LrSchedule(ScheduleConfig config)
+    : cfg_(std::move(config)), rule_(schedule_registry().make(cfg_.kind, cfg_)) {}
+
+double LrSchedule::lr(int64_t step) const { return rule_.lr(cfg_, step, scale_); }
 
 void LrSchedule::observe_validation(double loss) {
-  if (cfg_.kind != "plateau") return;
+  if (!rule_.reduces_on_plateau) return;
   if (loss < best_) {
     best_ = loss;
     bad_epochs_ = 0;

@@ -1,13 +1,16 @@
 // Learning-rate schedules: lr(step) for step = 0, 1, 2, ...; reduce-on-plateau
-// also listens to validation losses.
+// also listens to validation losses. Each kind is an LrRule in
+// schedule_registry(), chosen once when the schedule is built.
 #pragma once
 #include <cstdint>
 #include <string>
 
+#include "graph/named_registry.hpp"
+
 namespace loom::optim {
 
 struct ScheduleConfig {
-  std::string kind = "constant";  // constant | warmup | inverse_sqrt | cosine | plateau
+  std::string kind = "constant";  // a name in schedule_registry()
   double base_lr = 1e-3;
   int64_t warmup_steps = 0;    // warmup, inverse_sqrt, cosine: linear ramp from 0
   int64_t total_steps = 0;     // cosine: the step where lr reaches min_lr
@@ -15,6 +18,19 @@ struct ScheduleConfig {
   double plateau_factor = 0.5; // plateau: lr *= factor ...
   int plateau_patience = 1;    // ... after this many epochs without improvement
 };
+
+// One kind of schedule: the rate at a step, given the config and the
+// reduce-on-plateau scale (1 until validation losses lower it).
+struct LrRule {
+  double (*lr)(const ScheduleConfig& config, int64_t step, double plateau_scale) = nullptr;
+  bool reduces_on_plateau = false;  // observe_validation lowers the scale
+};
+
+// The factory checks the config (throws std::invalid_argument naming the
+// option at fault) and returns the kind's rule.
+using ScheduleRegistry = NamedRegistry<LrRule, const ScheduleConfig&>;
+// constant, warmup, inverse_sqrt, cosine, plateau, then any a program adds.
+ScheduleRegistry& schedule_registry();
 
 class LrSchedule {
  public:
@@ -30,6 +46,7 @@ class LrSchedule {
 
  private:
   ScheduleConfig cfg_;
+  LrRule rule_;
   double scale_ = 1.0;
   double best_ = 1e300;
   int bad_epochs_ = 0;

@@ -1,4 +1,4 @@
-// Attention layers (models/attention.*, models/examples/bilinear_attention.*):
+// Attention layers (models/attention.*, examples/tanh_general_attention.*):
 // every built-in and the user-written "tanh-general" against a host
 // reference of its scores, masked softmax and context; weights sum to 1 over
 // real source positions and are 0 on padding; cosine scores are bounded; f64
@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "models/attention.hpp"
-#include "models/examples/bilinear_attention.hpp"
+#include "examples/tanh_general_attention.hpp"
 #include "ops/ops.hpp"
 #include "tests/support/op_test.hpp"
 
@@ -155,8 +155,19 @@ TEST(Attention, CosineWeightsStayBoundedForLargeInputs) {
   EXPECT_GT(dot_max, 0.99);  // the unbounded score saturates
 }
 
-TEST(Attention, GradientsCheckInDoublePrecision) {
-  for (const std::string& name : scoring_layers()) {
+// Every registered kind that yields a context (all but "none"): the
+// built-ins and whatever examples/ adds, with no list to keep in step.
+std::vector<std::string> registered_scoring_layers() {
+  examples::register_tanh_general_attention();
+  std::vector<std::string> names;
+  for (const std::string& name : models::attention_names())
+    if (name != "none") names.push_back(name);
+  return names;
+}
+
+TEST(Attention, EveryRegisteredLayerChecksGradientsInDoublePrecision) {
+  ASSERT_GE(registered_scoring_layers().size(), scoring_layers().size());
+  for (const std::string& name : registered_scoring_layers()) {
     OpExample ex;
     Case c = make_case(3);
     Var d = ex.random_input("d", {B, T, H});

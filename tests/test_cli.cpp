@@ -12,7 +12,7 @@
 #include <string>
 
 #include "graph/op_def.hpp"
-#include "models/examples/swish_op.hpp"
+#include "examples/swish_op.hpp"
 #include "tests/support/op_test.hpp"
 #include "tests/support/run_loom.hpp"
 

@@ -19,8 +19,8 @@
 #include <utility>
 
 #include "models/decode.hpp"
-#include "models/model_io.hpp"
-#include "models/text/corpus.hpp"
+#include "io/model_io.hpp"
+#include "text/corpus.hpp"
 #include "optim/optimizer.hpp"
 #include "tests/support/op_test.hpp"
 #include "tests/support/run_loom.hpp"

@@ -1,4 +1,4 @@
-// A user op added from outside the core (models/examples/swish_op.cpp) works
+// A user op added from outside the core (examples/swish_op.cpp) works
 // like a built-in: it registers once, builds into graphs, runs forward in f32
 // and f64, differentiates through grad(), and passes the registry's gradient
 // check.
@@ -6,7 +6,7 @@
 
 #include "autograd/grad.hpp"
 #include "graph/errors.hpp"
-#include "models/examples/swish_op.hpp"
+#include "examples/swish_op.hpp"
 #include "ops/ops.hpp"
 #include "tests/support/op_test.hpp"
 

@@ -8,7 +8,7 @@
 #include <limits>
 #include <sstream>
 
-#include "models/metrics.hpp"
+#include "train/metrics.hpp"
 
 using namespace loom::models;
 

@@ -119,6 +119,33 @@ TEST(Optim, UnknownKindNamesTheChoices) {
   }
 }
 
+// Every registered kind, examples included, descends a quadratic
+// (loss = Σ w²/2, gradient w) and leaves the layout padding at zero.
+TEST(Optim, EveryRegisteredKindDescendsAQuadratic) {
+  ASSERT_GE(optimizer_registry().entries().size(), 5u);
+  for (const auto& entry : optimizer_registry().entries()) {
+    EXPECT_FALSE(entry.help.empty()) << entry.name;
+    ParameterStore p = make_store();
+    OptimizerConfig cfg;
+    cfg.kind = entry.name;
+    std::unique_ptr<Optimizer> opt = make_optimizer(cfg, p);
+    auto loss = [&] {
+      double sum = 0;
+      for (double w : flat(p)) sum += 0.5 * w * w;
+      return sum;
+    };
+    const double before = loss();
+    for (int step = 0; step < 20; ++step) {
+      for (const auto& e : p.entries())
+        std::memcpy(p.grad(e.name).data, p.value(e.name).data, p.value(e.name).type.bytes());
+      opt->step(p, 0.01);
+    }
+    EXPECT_LT(loss(), 0.95 * before) << entry.name;
+    const double* values = static_cast<const double*>(p.values_data());
+    EXPECT_EQ(values[p.numel() - 1], 0.0) << entry.name << " wrote into the padding";
+  }
+}
+
 TEST(Optim, ClipGradNormScalesToMaxNorm) {
   ParameterStore p = make_store();
   set_grads(p, 0.5);
@@ -172,6 +199,19 @@ TEST(Schedule, ShapesOfTheCurves) {
   EXPECT_NEAR(cos.lr(99), 0.1, 1e-12);
   EXPECT_NEAR(LrSchedule({"constant", 0.3}).lr(1000), 0.3, 1e-12);
   EXPECT_THROW(LrSchedule({"linear"}), std::invalid_argument);
+}
+
+// Every registered kind gives a finite rate in (0, base] at every step.
+TEST(Schedule, EveryRegisteredKindGivesRatesUpToTheBase) {
+  ASSERT_GE(schedule_registry().entries().size(), 5u);
+  for (const auto& entry : schedule_registry().entries()) {
+    EXPECT_FALSE(entry.help.empty()) << entry.name;
+    LrSchedule s({entry.name, 0.5, 10, 100, 0.01});
+    for (int64_t step = 0; step < 200; ++step) {
+      double lr = s.lr(step);
+      ASSERT_TRUE(std::isfinite(lr) && lr > 0 && lr <= 0.5 + 1e-12) << entry.name << " step " << step << ": " << lr;
+    }
+  }
 }
 
 TEST(Schedule, PlateauHalvesAfterPatience) {

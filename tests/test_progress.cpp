@@ -6,7 +6,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "models/progress.hpp"
+#include "train/progress.hpp"
 
 using namespace loom::models;
 

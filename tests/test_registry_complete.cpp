@@ -7,7 +7,7 @@
 #include <string>
 
 #include "graph/errors.hpp"
-#include "models/examples/swish_op.hpp"
+#include "examples/swish_op.hpp"
 #include "tests/support/op_test.hpp"
 
 namespace loom {

@@ -12,8 +12,9 @@
 #include <map>
 #include <new>
 
+#include "examples/tanh_general_attention.hpp"
 #include "graph/errors.hpp"
-#include "models/examples/bilinear_attention.hpp"
+#include "models/attention.hpp"
 #include "models/seq2seq.hpp"
 #include "optim/optimizer.hpp"
 #include "tests/support/alloc_counter.hpp"
@@ -59,9 +60,10 @@ Seq2SeqConfig tiny_config(const std::string& attention, DType dtype = DType::F64
   return c;
 }
 
+// Every registered kind: the built-ins and whatever examples/ adds.
 std::vector<std::string> all_attentions() {
   examples::register_tanh_general_attention();
-  return {"none", "dot", "scaled-dot", "cosine", "general", "additive", "tanh-general"};
+  return models::attention_names();
 }
 
 struct Toy {

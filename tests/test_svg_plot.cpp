@@ -8,7 +8,7 @@
 #include <limits>
 #include <sstream>
 
-#include "models/svg_plot.hpp"
+#include "train/svg_plot.hpp"
 
 using namespace loom::models;
 

@@ -6,10 +6,10 @@
 #include <fstream>
 #include <set>
 
-#include "models/text/batcher.hpp"
-#include "models/text/corpus.hpp"
-#include "models/text/tokenizer.hpp"
-#include "models/text/vocabulary.hpp"
+#include "text/batcher.hpp"
+#include "text/corpus.hpp"
+#include "text/tokenizer.hpp"
+#include "text/vocabulary.hpp"
 
 using namespace loom;
 using namespace loom::text;
@@ -141,6 +141,20 @@ TEST(Vocabulary, LoadErrorsNameFileAndLine) {
   expect_text_error([&] { Vocabulary::load(bad_reserved); }, {bad_reserved + ":2:", "<unk>"});
   std::string dup = write_file("v2.txt", "<pad>\n<unk>\n<bos>\n<eos>\nhola\nadiós\nhola\n");
   expect_text_error([&] { Vocabulary::load(dup); }, {dup + ":7:", "duplicate"});
+}
+
+// The token list of a checkpoint becomes a vocabulary in memory, checked as
+// a file would be, each error naming the list and the 1-based position.
+TEST(Vocabulary, FromTokensKeepsIdsAndNamesTheBadPosition) {
+  Vocabulary v = Vocabulary::from_tokens({"<pad>", "<unk>", "<bos>", "<eos>", "hola", "mundo"}, "list");
+  EXPECT_EQ(v.size(), 6);
+  EXPECT_EQ(v.id("mundo"), 5);
+  EXPECT_EQ(v.tokens(), (Tokens{"<pad>", "<unk>", "<bos>", "<eos>", "hola", "mundo"}));
+  expect_text_error([] { Vocabulary::from_tokens({"<pad>", "<unk>", "<bos>", "<eos>", "a", "a"}, "list"); },
+                    {"list:6:", "duplicate token 'a'"});
+  expect_text_error([] { Vocabulary::from_tokens({"<pad>", "<unk>", "<bos>", "<eos>", "a\nb"}, "list"); },
+                    {"list:5:", "line break"});
+  expect_text_error([] { Vocabulary::from_tokens({"<pad>", "<unk>"}, "list"); }, {"list", "reserved"});
 }
 
 // ---- TSV ------------------------------------------------------------------

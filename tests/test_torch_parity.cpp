@@ -23,8 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "models/checkpoint.hpp"
-#include "models/model_io.hpp"
+#include "io/checkpoint.hpp"
+#include "io/model_io.hpp"
+#include "models/attention.hpp"
 #include "models/seq2seq.hpp"
 
 using namespace loom;
@@ -297,6 +298,35 @@ TEST_P(TorchToLoom, CheckpointWrittenByPyTorchGivesTheSameLoss) {
 
 INSTANTIATE_TEST_SUITE_P(FromPyTorch, TorchToLoom, ::testing::ValuesIn(torch_cases()),
                          [](const auto& info) { return info.param.name; });
+
+// The names in the twin's ATTENTION_KINDS list, read from its source.
+std::vector<std::string> twin_attention_kinds() {
+  std::ifstream in(kScript);
+  std::string line;
+  while (std::getline(in, line) && line.rfind("ATTENTION_KINDS = [", 0) != 0) {
+  }
+  std::vector<std::string> kinds;
+  for (size_t open = line.find('"'); open != std::string::npos;) {
+    size_t close = line.find('"', open + 1);
+    kinds.push_back(line.substr(open + 1, close - open - 1));
+    open = line.find('"', close + 1);
+  }
+  return kinds;
+}
+
+// Every built-in attention kind has a PyTorch twin and a parity case; kinds a
+// user registers (examples/) are Loom's own and are skipped by design.
+TEST(TorchParityCoverage, EveryBuiltinAttentionKindHasATwinAndACase) {
+  const std::vector<std::string> twin = twin_attention_kinds();
+  ASSERT_FALSE(twin.empty()) << "no ATTENTION_KINDS list in " << kScript;
+  for (const std::string& kind : builtin_attention_names()) {
+    EXPECT_NE(std::find(twin.begin(), twin.end(), kind), twin.end()) << kind << " has no PyTorch twin";
+    EXPECT_TRUE(std::any_of(loom_cases().begin(), loom_cases().end(),
+                            [&](const ParityCase& c) { return c.attention == kind; }))
+        << kind << " has no parity case";
+  }
+  for (const std::string& kind : twin) EXPECT_TRUE(has_attention(kind)) << "the twin knows " << kind << ", Loom does not";
+}
 
 // The comparison is sharp: one recurrent weight changed by 10% moves the loss
 // or a gradient past the f32 bound, and by 1e-6 past the f64 bound (so the

@@ -10,10 +10,10 @@
 #include <iterator>
 #include <sstream>
 
-#include "models/checkpoint.hpp"
-#include "models/model_io.hpp"
-#include "models/text/tokenizer.hpp"
-#include "models/trainer.hpp"
+#include "io/checkpoint.hpp"
+#include "io/model_io.hpp"
+#include "text/tokenizer.hpp"
+#include "train/trainer.hpp"
 
 using namespace loom;
 using namespace loom::models;

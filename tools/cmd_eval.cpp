@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "models/decode.hpp"
-#include "models/metrics.hpp"
-#include "models/model_io.hpp"
-#include "models/text/tokenizer.hpp"
+#include "train/metrics.hpp"
+#include "io/model_io.hpp"
+#include "text/tokenizer.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 

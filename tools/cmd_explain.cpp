@@ -1,7 +1,8 @@
 // `loom explain`: builds a demo training graph (forward, a scalar loss, and
 // its gradients through grad()), compiles it, and prints Plan::explain();
 // --dot FILE also writes Plan::dot() for Graphviz. Demo models are rows of
-// kModels: adding one (an LSTM, say) is one build function and one row.
+// kModels: adding one (an LSTM, say) is one build function and one row. The
+// translator itself (--model seq2seq) is explained by tools/explain_seq2seq.cpp.
 #include <fstream>
 #include <iostream>
 
@@ -12,6 +13,7 @@
 #include "graph/plan.hpp"
 #include "ops/ops.hpp"
 #include "tools/commands.hpp"
+#include "tools/explain_seq2seq.hpp"
 
 namespace loom::cli {
 namespace po = boost::program_options;
@@ -109,7 +111,33 @@ const DemoModel kModels[] = {
 std::string model_list() {
   std::string s;
   for (const DemoModel& m : kModels) s += "  " + std::string(m.name) + ": " + std::string(m.summary) + "\n";
-  return s;
+  return s + "  seq2seq: the translator's training step and decoding step (--embed, --src-len, --tgt-len, ...)\n";
+}
+
+void add_seq2seq_options(po::options_description& opts, Seq2SeqExplainSizes& z) {
+  opts.add_options()
+      ("embed", po::value(&z.embed)->value_name("E")->default_value(z.embed), "embedding size (seq2seq)")
+      ("src-len", po::value(&z.src_len)->value_name("S")->default_value(z.src_len), "source length (seq2seq)")
+      ("tgt-len", po::value(&z.tgt_len)->value_name("T")->default_value(z.tgt_len), "target length (seq2seq)")
+      ("vocab", po::value(&z.vocab)->value_name("V")->default_value(z.vocab), "vocabulary size, each side (seq2seq)")
+      ("layers", po::value(&z.layers)->value_name("L")->default_value(z.layers), "LSTM layers (seq2seq)")
+      ("attention", po::value(&z.attention)->default_value(z.attention), "attention kind (seq2seq)")
+      ("beam", po::value(&z.beam)->value_name("K")->default_value(z.beam), "rows of a decoding step (seq2seq)");
+}
+
+int run_explain_seq2seq(Seq2SeqExplainSizes z, const DemoSize& size, const po::variables_map& vm) {
+  z.batch = size.batch;
+  z.hidden = size.hidden;
+  try {
+    explain_seq2seq(z, vm.count("dot") ? vm["dot"].as<std::string>() : "", std::cout);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "loom explain: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "loom explain: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
 }
 
 const DemoModel* find_model(std::string_view name) {
@@ -128,6 +156,7 @@ std::string description() {
 
 int run_explain(const Args& args) {
   DemoSize size;
+  Seq2SeqExplainSizes seq2seq;
   po::options_description opts("options");
   opts.add_options()
       ("help,h", "print this help and exit")
@@ -142,6 +171,7 @@ int run_explain(const Args& args) {
       ("dot", po::value<std::string>()->value_name("FILE"),
        "also write the plan as Graphviz DOT to FILE (default: none)")
       ("graph", po::bool_switch(), "also print the graph before compiling (default: off)");
+  add_seq2seq_options(opts, seq2seq);
   po::variables_map vm;
   std::string text = description();
   if (!parse_command_line(args, "explain", text, opts, vm)) return kExitUsage;
@@ -149,6 +179,7 @@ int run_explain(const Args& args) {
     print_command_help(std::cout, "explain", text, opts);
     return kExitOk;
   }
+  if (vm["model"].as<std::string>() == "seq2seq") return run_explain_seq2seq(seq2seq, size, vm);
   const DemoModel* model = find_model(vm["model"].as<std::string>());
   if (!model) {
     std::cerr << "loom explain: unknown model '" << vm["model"].as<std::string>() << "'; models:\n" << model_list();

@@ -9,9 +9,9 @@
 #include <map>
 
 #include "models/decode.hpp"
-#include "models/model_io.hpp"
-#include "models/svg_plot.hpp"
-#include "models/text/corpus.hpp"
+#include "io/model_io.hpp"
+#include "train/svg_plot.hpp"
+#include "text/corpus.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 

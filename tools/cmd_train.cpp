@@ -1,4 +1,4 @@
-// `loom train`: trains the attention translator (models/trainer.hpp) from
+// `loom train`: trains the attention translator (train/trainer.hpp) from
 // TSV files, with a live progress line, validation each epoch, checkpoints
 // every epoch and on Ctrl-C, and --resume to continue exactly.
 #include <omp.h>
@@ -7,7 +7,7 @@
 #include <csignal>
 #include <iostream>
 
-#include "models/trainer.hpp"
+#include "train/trainer.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 
@@ -60,7 +60,7 @@ void add_model_options(po::options_description& d, models::TrainOptions& o) {
       ("layers", po::value(&o.model.layers)->default_value(o.model.layers)
            ->notifier(in_range<int64_t>("layers", 1, kMaxLayers)), "LSTM layers L")
       ("attention", po::value(&o.model.attention)->default_value(o.model.attention),
-       "none | dot | scaled-dot | cosine | general | additive | tanh-general")
+       models::attention_registry().names_text(" | ").c_str())
       ("dropout", po::value(&o.model.dropout)->default_value(o.model.dropout)
            ->notifier(below<double>("dropout", 0.0, 1.0)), "dropout on embeddings and LSTM outputs")
       ("label-smoothing", po::value(&o.model.label_smoothing)->default_value(o.model.label_smoothing)
@@ -81,7 +81,7 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
        "pad batch lengths up to a multiple of this, so fewer plans are compiled")
       ("seed", po::value(&o.seed)->default_value(o.seed), "fixes data order, initialisation and dropout")
       ("optimizer", po::value(&o.optimizer.kind)->default_value(o.optimizer.kind),
-       "sgd | momentum | nesterov | adam | adamw")
+       optim::optimizer_registry().names_text(" | ").c_str())
       ("lr", po::value(&o.schedule.base_lr)->default_value(o.schedule.base_lr)
            ->notifier(positive("lr")), "learning rate")
       ("momentum", po::value(&o.optimizer.momentum)->default_value(o.optimizer.momentum, "0.9")
@@ -89,7 +89,7 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
       ("weight-decay", po::value(&o.optimizer.weight_decay)->default_value(o.optimizer.weight_decay)
            ->notifier(at_least<double>("weight-decay", 0.0)), "weight decay")
       ("schedule", po::value(&o.schedule.kind)->default_value(o.schedule.kind),
-       "constant | warmup | inverse_sqrt | cosine | plateau")
+       optim::schedule_registry().names_text(" | ").c_str())
       ("warmup", po::value(&o.schedule.warmup_steps)->default_value(o.schedule.warmup_steps)
            ->notifier(at_least<int64_t>("warmup", 0)), "warm-up steps")
       ("on-nonfinite", po::value(&o.on_nonfinite)->default_value(o.on_nonfinite)
@@ -111,6 +111,13 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
            ->notifier(at_least<int64_t>("log-every", 0)), "steps per row of metrics.csv");
 }
 
+// Every registered kind with its help line, read from the registries.
+std::string extension_kinds() {
+  return "\n\nAttention kinds (--attention):\n" + models::attention_registry().help_lines() +
+         "Optimisers (--optimizer):\n" + optim::optimizer_registry().help_lines() +
+         "Learning-rate schedules (--schedule):\n" + optim::schedule_registry().help_lines();
+}
+
 }  // namespace
 
 int run_train(const Args& args) {
@@ -130,6 +137,7 @@ int run_train(const Args& args) {
       "validation loss improves), OUT/metrics.csv and OUT/loss.svg. Ctrl-C saves\n"
       "OUT/last.safetensors and stops; --resume OUT/last.safetensors continues\n"
       "with exactly the losses an uninterrupted run would have.";
+  text += extension_kinds();
   po::variables_map vm;
   if (!parse_command_line(args, "train", text, opts, vm)) return kExitUsage;
   if (vm.count("help")) {

@@ -1,4 +1,4 @@
-// `loom translate`: loads a checkpoint (models/model_io.hpp) and translates
+// `loom translate`: loads a checkpoint (io/model_io.hpp) and translates
 // sentences given as arguments, or one per line from stdin when none are
 // given, printing one detokenized translation per line. One Decoder serves
 // every sentence, so its compiled encoder and step plans are reused across
@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "models/decode.hpp"
-#include "models/model_io.hpp"
-#include "models/svg_plot.hpp"
-#include "models/text/tokenizer.hpp"
+#include "io/model_io.hpp"
+#include "train/svg_plot.hpp"
+#include "text/tokenizer.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 
@@ -40,7 +40,7 @@ struct TranslateOptions {
 std::string description() {
   return "Arguments: [SENTENCE...]\n\n"
          "Translates each SENTENCE with the model in a checkpoint written by training\n"
-         "(models/model_io.hpp), one translation per line. With no SENTENCE, reads one\n"
+         "(io/model_io.hpp), one translation per line. With no SENTENCE, reads one\n"
          "sentence per line from stdin (a blank line gives a blank line). Words the\n"
          "source vocabulary lacks become <unk>. Quote a sentence to keep it one argument:\n"
          "  loom translate --checkpoint model.safetensors \"the white house\" \"thank you\"\n\n"

@@ -2,13 +2,13 @@
 // each command lives in tools/cmd_<name>.cpp (see tools/commands.hpp).
 // User ops are linked in here: a program that wants its own ops available to
 // `loom gradcheck --op NAME` calls their register function at start-up, as
-// this one does for the swish example (models/examples/swish_op.hpp).
+// this one does for the swish example (examples/swish_op.hpp).
 #include <cstdio>
 #include <exception>
 #include <iostream>
 
-#include "models/examples/bilinear_attention.hpp"
-#include "models/examples/swish_op.hpp"
+#include "examples/tanh_general_attention.hpp"
+#include "examples/swish_op.hpp"
 #include "tools/commands.hpp"
 
 namespace loom::cli {
@@ -19,7 +19,7 @@ namespace {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"gradcheck", "check ops' analytic gradients against finite differences (f64)", run_gradcheck},
-      {"explain", "compile a demo training graph and print its plan (and DOT)", run_explain},
+      {"explain", "compile a demo graph or the translator and print its plans (and DOT)", run_explain},
       {"train", "train the attention translator on TSV sentence pairs", run_train},
       {"translate", "translate sentences (arguments or stdin lines) with a checkpoint", run_translate},
       {"eval", "score a checkpoint on a TSV file: loss, perplexity, accuracy, BLEU-4", run_eval},

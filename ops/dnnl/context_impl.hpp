@@ -6,7 +6,7 @@
 
 namespace loom {
 
-class DnnlContext {
+class DnnlContext final : public BackendContext {
  public:
   DnnlContext() : engine(dnnl::engine::kind::cpu, 0), stream(engine) {}
   dnnl::engine engine;

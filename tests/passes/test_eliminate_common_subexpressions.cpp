@@ -3,7 +3,7 @@
 // and nodes with different attrs stay separate.
 #include <atomic>
 
-#include "autograd/vjp.hpp"
+#include "graph/vjp.hpp"
 #include "graph/passes/passes.hpp"
 #include "graph/verify.hpp"
 #include "ops/ops.hpp"

@@ -333,7 +333,7 @@ def save_checkpoint(model, path, metadata):
 
 
 def loom_config(src_vocab, tgt_vocab, embed, hidden, layers, attention, dropout=0.0, label_smoothing=0.0, seed=1):
-    """loom.config as models/model_io.cpp writes it: every Seq2SeqConfig key,
+    """loom.config as io/model_io.cpp writes it: every Seq2SeqConfig key,
     values as strings (numbers in round-trip form), so load_model accepts it."""
     def num(x):
         return repr(float(x))

@@ -141,7 +141,7 @@ class ModelTest(unittest.TestCase):
         self.assertEqual(vocabs["source"][:4], lt.RESERVED_TOKENS)
         self.assertEqual(len(vocabs["target"]), 9)
         self.assertEqual(config["attention"], "dot")
-        # Every key models/model_io.cpp's load_model needs, as strings.
+        # Every key io/model_io.cpp's load_model needs, as strings.
         self.assertEqual(config, {"src_vocab": "11", "tgt_vocab": "9", "embed": "5", "hidden": "6", "layers": "2",
                                   "attention": "dot", "dropout": "0.0", "label_smoothing": "0.0", "seed": "0"})
 

@@ -1,0 +1,37 @@
+// A user-written attention kind, outside Loom's core: "shared-projection",
+//   score(t, s) = (d_t W) · (e_s W),
+// a dot product after one learned projection W ("attention.shared_weight"
+// [H,H]) applied to both sides. This one file is all it takes: it registers
+// itself before main, so `loom train --attention shared-projection` and every
+// test that iterates the attention registry see it. Its test is
+// tests/examples/test_shared_projection_attention.cpp.
+#include <memory>
+
+#include "models/attention.hpp"
+#include "ops/ops.hpp"
+
+namespace loom::examples {
+namespace {
+
+// x (B,N,H) · w (H,H) -> (B,N,H).
+Var project(Var x, Var w) {
+  Var rows = ops::reshape(x, {x.dim(0) * x.dim(1), x.dim(2)});
+  return ops::reshape(ops::matmul(rows, w), {x.dim(0), x.dim(1), w.dim(1)});
+}
+
+class SharedProjectionAttention final : public models::Attention {
+ public:
+  std::string name() const override { return "shared-projection"; }
+  models::AttentionOutput build(Graph&, const models::AttentionInputs& in) const override {
+    Var w = in.parameter("attention.shared_weight", {in.hidden, in.hidden});
+    Var scores = ops::matmul(project(in.decoder, w), project(in.encoder, w), false, true);  // (B,T,S)
+    return models::attend(scores, in);
+  }
+};
+
+[[maybe_unused]] const bool registered = (models::attention_registry().add(
+    "shared-projection", "(d W)·(e W): one learned projection on both sides (example)",
+    []() -> std::unique_ptr<models::Attention> { return std::make_unique<SharedProjectionAttention>(); }), true);
+
+}  // namespace
+}  // namespace loom::examples

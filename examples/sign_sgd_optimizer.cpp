@@ -1,0 +1,47 @@
+// A user-written optimiser, outside Loom's core: sign SGD,
+//   w ← w − lr · sign(g + weight_decay · w),
+// which moves every weight by exactly lr whatever the gradient's scale. This
+// one file is all it takes: it registers itself before main, so
+// `loom train --optimizer sign-sgd` and every test that iterates the
+// optimiser registry see it. Its test is tests/examples/test_sign_sgd_optimizer.cpp.
+#include <memory>
+
+#include "optim/optimizer.hpp"
+
+namespace loom::examples {
+namespace {
+
+class SignSgd final : public optim::Optimizer {
+ public:
+  explicit SignSgd(const optim::OptimizerConfig& config) : weight_decay_(config.weight_decay) {}
+
+  void step(ParameterStore& params, double lr) override {
+    if (params.dtype() == DType::F32) update(static_cast<float*>(params.values_data()),
+                                             static_cast<const float*>(params.grads_data()), params.numel(), lr);
+    else update(static_cast<double*>(params.values_data()), static_cast<const double*>(params.grads_data()),
+                params.numel(), lr);
+    ++steps_;
+  }
+  std::vector<std::pair<std::string, Tensor*>> state() override { return {}; }
+
+ private:
+  template <class T>
+  void update(T* w, const T* g, int64_t n, double lr) const {
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      T d = g[i] + T(weight_decay_) * w[i];
+      w[i] -= T(lr) * T((d > 0) - (d < 0));  // padding has d = 0 and stays put
+    }
+  }
+
+  double weight_decay_;
+};
+
+[[maybe_unused]] const bool registered = (optim::optimizer_registry().add(
+    "sign-sgd", "sign SGD: every weight moves by lr against its gradient's sign (example)",
+    [](const optim::OptimizerConfig& config, const ParameterStore&) -> std::unique_ptr<optim::Optimizer> {
+      return std::make_unique<SignSgd>(config);
+    }), true);
+
+}  // namespace
+}  // namespace loom::examples
