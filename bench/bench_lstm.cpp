@@ -1,5 +1,5 @@
 // LSTM sequence forward + backward through a compiled Loom plan, at the four
-// DESIGN.md configurations. The graph is lstm_sequence, a sum loss over its
+// benchmark configurations (docs/PERFORMANCE.md). The graph is lstm_sequence, a sum loss over its
 // output, and grad with respect to x and the four parameters; one iteration
 // is one Executor::run(). Counters: tokens/s (B·S per run) and the GEMM rate
 // (forward 2·B·S·4H·(E+H) flops; backward twice that).

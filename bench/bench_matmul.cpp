@@ -1,5 +1,5 @@
 // oneDNN Gemm (ops/dnnl/gemm.hpp) against a naive single-threaded loop, at
-// the GEMM shapes of the benchmark configurations in docs/DESIGN.md:
+// the GEMM shapes of the benchmark configurations in docs/PERFORMANCE.md:
 //   out-proj   (B·T, 2H) x (2H, V)          decoder output projection
 //   lstm-in    (B·T, E)  x (E, 4H)ᵀ-stored  input projection of all steps
 //   lstm-rec   (B, H)    x (4H, H)ᵀ, C +=   one recurrent step (accumulates)

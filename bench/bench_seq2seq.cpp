@@ -1,9 +1,10 @@
 // One training step of the attention translator (forward, backward, global
-// norm clipping, Adam) at DESIGN.md's four configurations, on a synthetic
+// norm clipping, Adam) at the four configurations of docs/PERFORMANCE.md, on a synthetic
 // batch of full-length sentences; plus greedy decoding latency of one
 // 20-token sentence. Counters: target tokens/s. Threads follow
 // OMP_NUM_THREADS. The PyTorch side of the comparison is
-// bench/torch_seq2seq.py; docs/PERFORMANCE.md has both.
+// bench/compare_pytorch.py (the twin in tests/python/loom_torch.py), which
+// runs both interleaved; docs/PERFORMANCE.md has the figures.
 #include <benchmark/benchmark.h>
 
 #include <random>

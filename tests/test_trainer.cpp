@@ -12,6 +12,7 @@
 
 #include "io/checkpoint.hpp"
 #include "io/model_io.hpp"
+#include "io/training_state.hpp"
 #include "text/tokenizer.hpp"
 #include "train/trainer.hpp"
 
