@@ -8,6 +8,7 @@
 
 #include "graph/parameters.hpp"
 #include "graph/plan.hpp"
+#include "graph/profiler.hpp"
 #include "ops/dnnl/context.hpp"
 
 namespace loom {
@@ -37,6 +38,9 @@ class Executor {
   void set_run_index(uint64_t index) { run_index_ = index; }
   uint64_t run_index() const { return run_index_; }
 
+  // While set, run() times every step into the profiler; null stops it.
+  void set_profiler(StepProfiler* profiler) { profiler_ = profiler; }
+
   TensorRef output(size_t i) const;
   Tensor fetch(size_t i) const;
   const Plan& plan() const { return plan_; }
@@ -55,6 +59,7 @@ class Executor {
   std::vector<TensorRef> refs_;  // one per buffer
   std::vector<BoundStep> bound_;
   uint64_t run_index_ = 0;
+  StepProfiler* profiler_ = nullptr;
 };
 
 }  // namespace loom

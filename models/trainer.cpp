@@ -157,19 +157,29 @@ void TrainingRun::resume_state() {
 
 double TrainingRun::run_step(const text::Batch& batch) {
   ParameterStore& params = model_->params();
+  // A step that compiles a plan is not what a profile is for: count only warm ones.
+  const size_t plans_before = model_->cached_plans();
+  model_->set_profiler(o_.profiler);
   model_->set_dropout_step(uint64_t(state_.global_step));
   double loss = model_->train_step_gradients(batch);
   if (!std::isfinite(loss))
     throw std::runtime_error("the training loss became " + std::to_string(loss) + " at step " +
                              std::to_string(state_.global_step) + "; lower --lr or raise --clip");
+  const auto update_start = StepProfiler::clock::now();
   if (o_.clip_norm > 0) optim::clip_grad_norm(params, o_.clip_norm);
   optimizer_->step(params, schedule_->lr(state_.global_step));
+  if (o_.profiler && model_->cached_plans() == plans_before) {
+    const std::string label = "optimizer: clip + " + o_.optimizer.kind;
+    o_.profiler->record_outside(label, update_start, StepProfiler::clock::now());
+    o_.profiler->count_iteration();
+  }
   ++state_.global_step;
   return loss;
 }
 
 bool TrainingRun::should_pause(const std::atomic<bool>* stop) const {
   if (stop && stop->load()) return true;
+  if (o_.profiler && o_.profiler->iterations() >= o_.profile_steps) return true;
   if (o_.max_steps > 0 && state_.global_step >= o_.max_steps) return true;
   return o_.max_minutes > 0 && minutes() >= o_.max_minutes;
 }

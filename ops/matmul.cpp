@@ -148,6 +148,11 @@ void example_matmul(OpExample& ex) {
                 ops::matmul(ba, bbt, false, true), ops::matmul(bat, bb, true, false)};
 }
 
+double matmul_flops(std::span<const TensorType> in, const Attrs& attrs) {
+  MatmulDims d = matmul_dims(in[0].shape, in[1].shape, attrs);
+  return 2.0 * double(d.batch) * double(d.m) * double(d.n) * double(d.k);
+}
+
 }  // namespace
 
 void register_matmul_ops(Registry& r) {
@@ -159,6 +164,7 @@ void register_matmul_ops(Registry& r) {
   d.prepare = prepare_matmul;
   d.vjp = vjp_matmul;
   d.example = example_matmul;
+  d.gemm_flops = matmul_flops;
   r.add(std::move(d));
 }
 
