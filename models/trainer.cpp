@@ -166,8 +166,7 @@ double TrainingRun::run_step(const text::Batch& batch) {
     throw std::runtime_error("the training loss became " + std::to_string(loss) + " at step " +
                              std::to_string(state_.global_step) + "; lower --lr or raise --clip");
   const auto update_start = StepProfiler::clock::now();
-  if (o_.clip_norm > 0) optim::clip_grad_norm(params, o_.clip_norm);
-  optimizer_->step(params, schedule_->lr(state_.global_step));
+  optim::clip_and_step(*optimizer_, params, o_.clip_norm, schedule_->lr(state_.global_step));
   if (o_.profiler && model_->cached_plans() == plans_before) {
     const std::string label = "optimizer: clip + " + o_.optimizer.kind;
     o_.profiler->record_outside(label, update_start, StepProfiler::clock::now());
