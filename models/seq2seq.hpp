@@ -17,6 +17,7 @@
 
 #include "graph/parameters.hpp"
 #include "graph/plan_cache.hpp"
+#include "graph/profiler.hpp"
 #include "models/attention.hpp"
 #include "models/text/batcher.hpp"
 #include "ops/lstm.hpp"

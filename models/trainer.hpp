@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/profiler.hpp"
 #include "models/seq2seq.hpp"
 #include "models/text/vocabulary.hpp"
 #include "optim/optimizer.hpp"
