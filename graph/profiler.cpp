@@ -45,6 +45,57 @@ std::string gflops_cell(double flops, double seconds) {
   return flops > 0 && seconds > 0 ? format_line("%8.1f", flops / seconds * 1e-9) : "       -";
 }
 
+// One printed row: a plan step, or several merged.
+struct Line {
+  std::string step;  // "12", "2:12", or how many steps were merged
+  std::string label;
+  int64_t calls = 0;
+  double seconds = 0, gemm_flops = 0;  // flops over all calls
+};
+
+// Lines by time, the first max_rows printed, the rest folded into one.
+std::string lines_section(std::vector<Line> lines, const char* step_title, size_t max_rows, double per,
+                          double total) {
+  std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) { return a.seconds > b.seconds; });
+  auto share = [&](double s) { return total > 0 ? 100.0 * s / total : 0.0; };
+  std::string t = format_line("%-8s %-44s %7s %10s %7s %8s\n", step_title, "op/group", "calls", "ms/step", "share",
+                              "GF/s");
+  const size_t hidden = lines.size() > max_rows ? lines.size() - max_rows : 0;
+  Line rest{"...", std::to_string(hidden) + (hidden == 1 ? " more row" : " more rows")};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const Line& l = lines[i];
+    if (i >= max_rows) {
+      rest.seconds += l.seconds;
+      rest.calls += l.calls;
+      continue;
+    }
+    t += format_line("%-8s %-44.44s %7lld %10.3f %6.1f%% %s\n", l.step.c_str(), l.label.c_str(), (long long)l.calls,
+                     1e3 * l.seconds * per, share(l.seconds), gflops_cell(l.gemm_flops, l.seconds).c_str());
+  }
+  if (rest.calls)
+    t += format_line("%-8s %-44s %7lld %10.3f %6.1f%%\n", rest.step.c_str(), rest.label.c_str(),
+                     (long long)rest.calls, 1e3 * rest.seconds * per, share(rest.seconds));
+  return t;
+}
+
+// Rows with the same label merged: where the time goes by op, whatever the plan.
+std::vector<Line> by_label(const std::vector<StepProfiler::Row>& rows) {
+  std::map<std::string, Line> merged;
+  std::map<std::string, int> steps;
+  for (const StepProfiler::Row& r : rows) {
+    if (!r.calls) continue;
+    Line& l = merged[r.label];
+    l.label = r.label;
+    l.calls += r.calls;
+    l.seconds += r.seconds;
+    l.gemm_flops += r.gemm_flops * double(r.calls);
+    l.step = std::to_string(++steps[r.label]);
+  }
+  std::vector<Line> out;
+  for (auto& [label, line] : merged) out.push_back(std::move(line));
+  return out;
+}
+
 }  // namespace
 
 uint32_t StepProfiler::add_row(Row row) {
@@ -92,35 +143,16 @@ double StepProfiler::gemm_flops_total() const {
 std::string StepProfiler::table(double sgemm_gflops, size_t max_rows) const {
   const double total = total_seconds(), per = iterations_ > 0 ? 1.0 / double(iterations_) : 0.0;
   const bool several = plans_seen() > 1;
-  std::vector<const Row*> order;
+  std::vector<Line> steps;
   for (const Row& r : rows_)
-    if (r.calls) order.push_back(&r);
-  std::stable_sort(order.begin(), order.end(), [](const Row* a, const Row* b) { return a->seconds > b->seconds; });
-  auto share = [&](double s) { return total > 0 ? 100.0 * s / total : 0.0; };
-
-  std::string t = format_line("%-8s %-44s %7s %10s %7s %8s\n", "step", "op/group", "calls", "ms/step", "share", "GF/s");
-  double rest_seconds = 0;
-  int64_t rest_calls = 0;
-  for (size_t i = 0; i < order.size(); ++i) {
-    const Row& r = *order[i];
-    if (i >= max_rows) {
-      rest_seconds += r.seconds;
-      rest_calls += r.calls;
-      continue;
-    }
-    t += format_line("%-8s %-44.44s %7lld %10.3f %6.1f%% %s\n", row_step(r, several).c_str(), r.label.c_str(),
-                     (long long)r.calls, 1e3 * r.seconds * per, share(r.seconds),
-                     gflops_cell(r.gemm_flops * double(r.calls), r.seconds).c_str());
-  }
-  if (rest_calls)
-    t += format_line("%-8s %-44s %7lld %10.3f %6.1f%%\n", "...",
-                     (std::to_string(order.size() - max_rows) + " more rows").c_str(), (long long)rest_calls,
-                     1e3 * rest_seconds * per, share(rest_seconds));
+    if (r.calls) steps.push_back({row_step(r, several), r.label, r.calls, r.seconds, r.gemm_flops * double(r.calls)});
+  std::string t = lines_section(std::move(steps), "step", max_rows, per, total);
 
   double gemm_seconds = 0;
   for (const Row& r : rows_)
     if (r.gemm_flops > 0) gemm_seconds += r.seconds;
   const double flops = gemm_flops_total();
+  auto share = [&](double s) { return total > 0 ? 100.0 * s / total : 0.0; };
   t += "\n";
   t += format_line("%-53s %10.3f %6.1f%% %s\n", "steps with matrix products (GEMM)", 1e3 * gemm_seconds * per,
                    share(gemm_seconds), gflops_cell(flops, gemm_seconds).c_str());
@@ -132,6 +164,8 @@ std::string StepProfiler::table(double sgemm_gflops, size_t max_rows) const {
   if (sgemm_gflops > 0 && gemm_seconds > 0)
     t += format_line("sgemm measured now: %.1f GF/s; GEMM steps reach %.0f%% of it\n", sgemm_gflops,
                      100.0 * flops / gemm_seconds * 1e-9 / sgemm_gflops);
+  t += "\nby op/group, over all plans and steps:\n";
+  t += lines_section(by_label(rows_), "steps", max_rows / 2, per, total);
   return t;
 }
 

@@ -45,7 +45,8 @@ class StepProfiler {
   double gemm_flops_total() const;  // over all calls recorded
 
   // The per-step table: rows by time, then GEMM vs the rest, FLOPs per
-  // iteration and the achieved fraction of sgemm_gflops (0 = not measured).
+  // iteration and the achieved fraction of sgemm_gflops (0 = not measured),
+  // then the time by op/group summed over plans and steps.
   std::string table(double sgemm_gflops, size_t max_rows = 30) const;
   // Chrome trace-event JSON (chrome://tracing, ui.perfetto.dev): one complete
   // event per recorded call.
