@@ -18,7 +18,7 @@ using ArrayFn = void (*)(const float*, float*, int64_t);
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-// n points from lo to hi, spaced evenly, plus every float near the ends.
+// n + 1 points from lo to hi, evenly spaced.
 std::vector<float> sweep(double lo, double hi, int n) {
   std::vector<float> x;
   for (int i = 0; i <= n; ++i) x.push_back(float(lo + (hi - lo) * i / n));
