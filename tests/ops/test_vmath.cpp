@@ -46,7 +46,8 @@ double ref_exp(double x) { return std::exp(x); }
 double ref_log(double x) { return std::log(x); }
 double ref_tanh(double x) { return std::tanh(x); }
 
-// 2^-23 is one ulp at 1.0: these bounds are a few ulp.
+// 2^-23 is one ulp at 1.0. Measured maxima are 0.7 (exp, log) to 1.2 (tanh,
+// sigmoid) of it on every implementation; the bound is 2.
 constexpr double kUlp = 1.0 / (1 << 23);
 
 float apply(ArrayFn f, float x) {
@@ -65,29 +66,29 @@ class Vmath : public ::testing::TestWithParam<Kernels> {};
 
 TEST_P(Vmath, ExpIsAccurateOverItsNormalRange) {
   float worst = 0;
-  EXPECT_LT(max_rel_error(GetParam().exp, ref_exp, sweep(-87.0, 88.7, 2'000'003), &worst), 3 * kUlp) << worst;
+  EXPECT_LT(max_rel_error(GetParam().exp, ref_exp, sweep(-87.0, 88.7, 2'000'003), &worst), 2 * kUlp) << worst;
   EXPECT_LT(max_rel_error(GetParam().exp, ref_exp, sweep(-1e-3, 1e-3, 200'001), &worst), 2 * kUlp) << worst;
 }
 
 TEST_P(Vmath, LogIsAccurateFromSubnormalsToTheTop) {
   float worst = 0;
-  EXPECT_LT(max_rel_error(GetParam().log, ref_log, sweep(1e-6, 10.0, 2'000'003), &worst), 3 * kUlp) << worst;
-  EXPECT_LT(max_rel_error(GetParam().log, ref_log, sweep(0.9, 1.1, 2'000'003), &worst), 3 * kUlp) << worst;
+  EXPECT_LT(max_rel_error(GetParam().log, ref_log, sweep(1e-6, 10.0, 2'000'003), &worst), 2 * kUlp) << worst;
+  EXPECT_LT(max_rel_error(GetParam().log, ref_log, sweep(0.9, 1.1, 2'000'003), &worst), 2 * kUlp) << worst;
   std::vector<float> wide;
   for (float x = 1e-44f; x < 3e38f; x = std::max(x * 1.0013f, std::nextafter(x, kInf))) wide.push_back(x);
-  EXPECT_LT(max_rel_error(GetParam().log, ref_log, wide, &worst), 3 * kUlp) << worst;
+  EXPECT_LT(max_rel_error(GetParam().log, ref_log, wide, &worst), 2 * kUlp) << worst;
 }
 
 TEST_P(Vmath, TanhIsAccurateNearZeroAndFarOut) {
   float worst = 0;
-  EXPECT_LT(max_rel_error(GetParam().tanh, ref_tanh, sweep(-10.0, 10.0, 2'000'003), &worst), 4 * kUlp) << worst;
+  EXPECT_LT(max_rel_error(GetParam().tanh, ref_tanh, sweep(-10.0, 10.0, 2'000'003), &worst), 2 * kUlp) << worst;
   EXPECT_LT(max_rel_error(GetParam().tanh, ref_tanh, sweep(-1e-3, 1e-3, 200'001), &worst), 2 * kUlp) << worst;
   EXPECT_LT(max_rel_error(GetParam().tanh, ref_tanh, sweep(-1e-30, 1e-30, 2001), &worst), 2 * kUlp) << worst;
 }
 
 TEST_P(Vmath, SigmoidIsAccurateWhereItIsNormal) {
   float worst = 0;
-  EXPECT_LT(max_rel_error(GetParam().sigmoid, ref_sigmoid, sweep(-87.0, 30.0, 2'000'003), &worst), 4 * kUlp) << worst;
+  EXPECT_LT(max_rel_error(GetParam().sigmoid, ref_sigmoid, sweep(-87.0, 30.0, 2'000'003), &worst), 2 * kUlp) << worst;
 }
 
 TEST_P(Vmath, SpecialValuesBehaveAsStd) {
