@@ -3,8 +3,9 @@
 // and memory planning on in both). Unfused, each op streams its operands
 // through memory; fused, one loop keeps the intermediates in 256-element
 // blocks on the stack. Reports bytes processed (inputs read + output written).
-// sigmoid and tanh are bound by scalar libm calls, so a second chain of cheap
-// arithmetic, ((a·b + c)·a − b)·c, shows the memory traffic fusion saves.
+// sigmoid and tanh cost arithmetic (vectorised polynomials, ops/vmath.hpp), so
+// a second chain of cheap arithmetic, ((a·b + c)·a − b)·c, shows the memory
+// traffic fusion saves.
 #include <benchmark/benchmark.h>
 
 #include "graph/executor.hpp"

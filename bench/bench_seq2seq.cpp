@@ -62,8 +62,7 @@ void BM_TrainStep(benchmark::State& state) {
   model.train_step_gradients(batch);  // compile and warm up outside the timing
   for (auto _ : state) {
     model.train_step_gradients(batch);
-    optim::clip_grad_norm(model.params(), 1.0);
-    adam->step(model.params(), 1e-3);
+    optim::clip_and_step(*adam, model.params(), 1.0, 1e-3);
   }
   state.SetLabel(c.name);
   state.counters["tok/s"] = benchmark::Counter(double(c.B * c.S), benchmark::Counter::kIsIterationInvariantRate);

@@ -15,21 +15,24 @@ class SignSgd final : public optim::Optimizer {
  public:
   explicit SignSgd(const optim::OptimizerConfig& config) : weight_decay_(config.weight_decay) {}
 
-  void step(ParameterStore& params, double lr) override {
-    if (params.dtype() == DType::F32) update(static_cast<float*>(params.values_data()),
-                                             static_cast<const float*>(params.grads_data()), params.numel(), lr);
-    else update(static_cast<double*>(params.values_data()), static_cast<const double*>(params.grads_data()),
-                params.numel(), lr);
+  // grad_scale is the clipping factor, applied as the gradients are read.
+  void step_scaled(ParameterStore& params, double lr, double grad_scale) override {
+    if (params.dtype() == DType::F32)
+      update(static_cast<float*>(params.values_data()), static_cast<const float*>(params.grads_data()),
+             params.numel(), lr, grad_scale);
+    else
+      update(static_cast<double*>(params.values_data()), static_cast<const double*>(params.grads_data()),
+             params.numel(), lr, grad_scale);
     ++steps_;
   }
   std::vector<std::pair<std::string, Tensor*>> state() override { return {}; }
 
  private:
   template <class T>
-  void update(T* w, const T* g, int64_t n, double lr) const {
+  void update(T* w, const T* g, int64_t n, double lr, double grad_scale) const {
 #pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < n; ++i) {
-      T d = g[i] + T(weight_decay_) * w[i];
+      T d = T(grad_scale) * g[i] + T(weight_decay_) * w[i];
       w[i] -= T(lr) * T((d > 0) - (d < 0));  // padding has d = 0 and stays put
     }
   }

@@ -118,12 +118,16 @@ void Executor::set_input(std::string_view name, const TensorRef& t) {
 void Executor::run() {
   if (params_->layout_version() != params_version_)
     throw GraphError("the parameter store changed layout after this executor was built; rebuild the executor");
-  for (BoundStep& s : bound_) {
+  const uint32_t first_row = profiler_ ? profiler_->rows_for(plan_) : 0;
+  for (size_t i = 0; i < bound_.size(); ++i) {
+    BoundStep& s = bound_[i];
+    const auto start = profiler_ ? StepProfiler::clock::now() : StepProfiler::clock::time_point{};
     try {
       s.forward(KernelCtx{s.in, s.out, *s.attrs, s.state.get(), run_index_});
     } catch (const std::exception& e) {
       throw GraphError("while running node " + plan_.program.graph.describe(s.node) + ": " + e.what());
     }
+    if (profiler_) profiler_->record(first_row + uint32_t(i), start, StepProfiler::clock::now());
   }
   copy_outputs();
   ++run_index_;

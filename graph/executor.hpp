@@ -9,6 +9,7 @@
 
 #include "graph/parameters.hpp"
 #include "graph/plan.hpp"
+#include "graph/profiler.hpp"
 
 namespace loom {
 
@@ -43,6 +44,9 @@ class Executor {
   void set_run_index(uint64_t index) { run_index_ = index; }
   uint64_t run_index() const { return run_index_; }
 
+  // While set, run() times every step into the profiler; null stops it.
+  void set_profiler(StepProfiler* profiler) { profiler_ = profiler; }
+
   TensorRef output(size_t i) const;
   Tensor fetch(size_t i) const;
   // By the name given at compile time; throws GraphError naming the known ones.
@@ -72,6 +76,7 @@ class Executor {
   std::vector<BoundStep> bound_;
   std::vector<OutputCopy> copies_;  // output_targets that could not be bound
   uint64_t run_index_ = 0;
+  StepProfiler* profiler_ = nullptr;
 };
 
 }  // namespace loom

@@ -12,6 +12,15 @@
 #include "graph/plan.hpp"
 
 namespace loom {
+
+std::string fused_members(const Node& n) {
+  if (op_def(n.op).name != fused::kOpName) return {};
+  std::string s;
+  for (const fused::Instr& i : fused::decode(n.attrs, n.inputs.size()))
+    s += (s.empty() ? "" : ", ") + op_def(i.op).name;
+  return s;
+}
+
 namespace {
 
 std::string human_bytes(size_t bytes) {
@@ -26,15 +35,6 @@ std::string step_label(int32_t s) {
   if (s == INT32_MAX) return "end";
   if (s < 0) return "start";
   return std::to_string(s);
-}
-
-// Member op names of a fused node in run order ("mul, add, tanh"); empty otherwise.
-std::string fused_members(const Node& n) {
-  if (op_def(n.op).name != fused::kOpName) return {};
-  std::string s;
-  for (const fused::Instr& i : fused::decode(n.attrs, n.inputs.size()))
-    s += (s.empty() ? "" : ", ") + op_def(i.op).name;
-  return s;
 }
 
 // The largest sum of transient bytes alive at one step: a lower bound for any planner.

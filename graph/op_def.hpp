@@ -81,6 +81,10 @@ struct OpDef {
   void (*block_f32)(const float* a, const float* b, float* out, int64_t n, const Attrs&) = nullptr;
   void (*block_f64)(const double* a, const double* b, double* out, int64_t n, const Attrs&) = nullptr;
 
+  // Ops that multiply matrices: FLOPs of their matrix products in one run,
+  // from the input types (the profiler's GF/s column). Null for other ops.
+  double (*gemm_flops)(std::span<const TensorType> in, const Attrs&) = nullptr;
+
   bool has(OpFlags f) const { return (flags & f) != 0; }
 };
 

@@ -54,6 +54,10 @@ struct NamedValue {
   Value value;
 };
 
+// Member op names of a fused node in run order ("mul, add, tanh"); empty
+// for any other node. (graph/explain.cpp)
+std::string fused_members(const Node& n);
+
 // Runs the pipeline on a copy of g, then lowers to steps and plans memory.
 Plan compile(const Graph& g, const std::vector<Value>& outputs, const CompileOptions& options = {});
 // The same, with named outputs (Executor::output("loss")); names must be

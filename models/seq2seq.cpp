@@ -315,11 +315,12 @@ std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_
 double Seq2Seq::train_step_gradients(const text::Batch& batch) {
   const std::string& key = shape_key(batch);
   const int64_t B = batch.source.shape()[0], S = batch.source.shape()[1], T = batch.target_input.shape()[1];
-  TrainEntry& e = train_plans_->contains(key) ? train_plans_->get(key, {})
-                                              : train_plans_->get(key, [&] { return make_train_entry(B, S, T); });
+  const bool warm = train_plans_->contains(key);
+  TrainEntry& e = warm ? train_plans_->get(key, {}) : train_plans_->get(key, [&] { return make_train_entry(B, S, T); });
   fill_mask_and_lengths(batch, e.source_mask, e.target_lengths);
   feed_batch(*e.exec, batch, e.source_mask, e.target_lengths);
   e.exec->set_run_index(dropout_step_++);
+  e.exec->set_profiler(warm ? profiler_ : nullptr);
   e.exec->run();
   return scalar_of(e.exec->output("loss"));
 }

@@ -18,6 +18,7 @@
 #include "graph/parameters.hpp"
 #include "graph/plan.hpp"
 #include "graph/plan_cache.hpp"
+#include "graph/profiler.hpp"
 #include "models/attention.hpp"
 #include "text/batcher.hpp"
 #include "ops/lstm.hpp"
@@ -102,6 +103,9 @@ class Seq2Seq {
   // Dropout masks of the next training steps are keyed on this step number
   // (a trainer passes its global step, so resuming replays the same masks).
   void set_dropout_step(uint64_t step) { dropout_step_ = step; }
+  // While set, times the steps of training plans that have run before (a
+  // plan's first run pays oneDNN's JIT and first-touch, not step cost).
+  void set_profiler(StepProfiler* profiler) { profiler_ = profiler; }
   // Forward only, no dropout, no label smoothing.
   EvalResult evaluate_batch(const text::Batch& batch);
   // Forward only: logits (B,T,Vt) with teacher forcing, no dropout.
@@ -155,6 +159,7 @@ class Seq2Seq {
 
   Seq2SeqConfig config_;
   uint64_t dropout_step_ = 0;
+  StepProfiler* profiler_ = nullptr;
   std::unique_ptr<Attention> attention_;
   bool has_context_ = true;
   ParameterStore params_;

@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "graph/op_example.hpp"
 #include "graph/vjp.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
+#include "ops/vmath.hpp"
 
 namespace loom {
 namespace {
@@ -22,11 +24,25 @@ struct Mul { template <class T> static T f(T a, T b) { return a * b; } };
 struct Div { template <class T> static T f(T a, T b) { return a / b; } };
 struct ReluGrad { template <class T> static T f(T dy, T x) { return x > T(0) ? dy : T(0); } };
 struct Neg { template <class T> static T f(T x) { return -x; } };
-struct Exp { template <class T> static T f(T x) { return std::exp(x); } };
-struct Log { template <class T> static T f(T x) { return std::log(x); } };
+// Transcendentals: f32 blocks go through ops/vmath.hpp (vectorised); f() in
+// f64 stays on std:: for the gradient checks.
+struct Exp {
+  template <class T> static T f(T x) { return std::exp(x); }
+  static void f32_array(const float* x, float* y, int64_t n) { vmath::exp(x, y, n); }
+};
+struct Log {
+  template <class T> static T f(T x) { return std::log(x); }
+  static void f32_array(const float* x, float* y, int64_t n) { vmath::log(x, y, n); }
+};
 struct Sqrt { template <class T> static T f(T x) { return std::sqrt(x); } };
-struct Sigmoid { template <class T> static T f(T x) { return T(1) / (T(1) + std::exp(-x)); } };
-struct Tanh { template <class T> static T f(T x) { return std::tanh(x); } };
+struct Sigmoid {
+  template <class T> static T f(T x) { return T(1) / (T(1) + std::exp(-x)); }
+  static void f32_array(const float* x, float* y, int64_t n) { vmath::sigmoid(x, y, n); }
+};
+struct Tanh {
+  template <class T> static T f(T x) { return std::tanh(x); }
+  static void f32_array(const float* x, float* y, int64_t n) { vmath::tanh(x, y, n); }
+};
 struct Relu { template <class T> static T f(T x) { return x > T(0) ? x : T(0); } };
 
 template <class Op, class T>
@@ -35,7 +51,9 @@ void binary_block(const T* a, const T* b, T* out, int64_t n, const Attrs&) {
 }
 template <class Op, class T>
 void unary_block(const T* a, const T*, T* out, int64_t n, const Attrs&) {
-  for (int64_t i = 0; i < n; ++i) out[i] = Op::f(a[i]);
+  if constexpr (std::is_same_v<T, float> && requires { Op::f32_array; }) Op::f32_array(a, out, n);
+  else
+    for (int64_t i = 0; i < n; ++i) out[i] = Op::f(a[i]);
 }
 
 // ---- kernels -------------------------------------------------------------------

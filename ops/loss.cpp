@@ -17,6 +17,7 @@
 #include "graph/vjp.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
+#include "ops/vmath.hpp"
 
 namespace loom {
 namespace {
@@ -57,6 +58,8 @@ std::unique_ptr<OpState> prepare_ce(const PrepareCtx& c) {
   return s;
 }
 
+constexpr int64_t kExpBlock = 256;  // stack chunk for exponentials (f32: vectorised)
+
 template <class T>
 T row_max(const T* x, int64_t n) {
   T m = x[0];
@@ -81,9 +84,15 @@ void ce_typed(const KernelCtx& c) {
     }
     const T* xi = x + i * P.classes;
     T mx = row_max(xi, P.classes), sum_exp = 0, sum_x = 0;
-    for (int64_t k = 0; k < P.classes; ++k) {
-      sum_exp += std::exp(xi[k] - mx);
-      sum_x += xi[k];
+    alignas(64) T e[kExpBlock];
+    for (int64_t k0 = 0; k0 < P.classes; k0 += kExpBlock) {
+      const int64_t n = std::min(kExpBlock, P.classes - k0);
+      for (int64_t k = 0; k < n; ++k) e[k] = xi[k0 + k] - mx;
+      vmath::exp(e, e, n);
+      for (int64_t k = 0; k < n; ++k) {
+        sum_exp += e[k];
+        sum_x += xi[k0 + k];
+      }
     }
     double lse = double(mx) + std::log(double(sum_exp));
     row_loss[i] = lse - keep_t * double(xi[t[i]]) - spread * double(sum_x);
@@ -116,9 +125,11 @@ void ce_grad_typed(const KernelCtx& c) {
       continue;
     }
     T mx = row_max(xi, P.classes), sum_exp = 0;
-    for (int64_t k = 0; k < P.classes; ++k) sum_exp += std::exp(xi[k] - mx);
+    for (int64_t k = 0; k < P.classes; ++k) di[k] = xi[k] - mx;  // di may be xi: each read before written
+    vmath::exp(di, di, P.classes);
+    for (int64_t k = 0; k < P.classes; ++k) sum_exp += di[k];
     T inv = T(1) / sum_exp;
-    for (int64_t k = 0; k < P.classes; ++k) di[k] = (std::exp(xi[k] - mx) * inv - spread) * scale;
+    for (int64_t k = 0; k < P.classes; ++k) di[k] = (di[k] * inv - spread) * scale;
     di[t[i]] -= keep_t * scale;
   }
 }

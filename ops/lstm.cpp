@@ -231,18 +231,43 @@ void example_sequence(OpExample& ex) {
   ex.outputs = {r.output, r.h, r.c};
 }
 
+// Counted for all S steps (lengths may stop rows earlier). Forward: the input
+// projection and the recurrent products, 2·B·S·4H·(In + H). Backward: dx,
+// dh_prev, dW_ih and dW_hh, twice that.
+double forward_gemm_flops(const TensorType& x, const TensorType& w_hh) {
+  const Shape& s = x.shape;
+  double rows = s.rank() == 3 ? double(s[0] * s[1]) : double(s[0]);
+  double G = double(w_hh.shape[0]), In = double(s.dim(-1)), H = double(w_hh.shape[1]);
+  return 2.0 * rows * G * (In + H);
+}
+double cell_flops(std::span<const TensorType> in, const Attrs&) { return forward_gemm_flops(in[0], in[4]); }
+double sequence_flops(std::span<const TensorType> in, const Attrs&) { return forward_gemm_flops(in[0], in[5]); }
+double cell_grad_flops(std::span<const TensorType> in, const Attrs&) { return 2 * forward_gemm_flops(in[0], in[4]); }
+double sequence_grad_flops(std::span<const TensorType> in, const Attrs&) {
+  return 2 * forward_gemm_flops(in[0], in[5]);
+}
+
 }  // namespace
 
 void register_lstm_ops(Registry& r) {
-  r.add(opu::differentiable_op("lstm_cell", 7, kNoFlags, {infer_cell, cell_forward, prepare_cell}, vjp_cell,
-                               example_cell));
-  r.add(opu::differentiable_op("lstm_sequence", 8, kNoFlags, {infer_sequence, sequence_forward, prepare_sequence},
-                               vjp_sequence, example_sequence));
+  OpDef cell = opu::differentiable_op("lstm_cell", 7, kNoFlags, {infer_cell, cell_forward, prepare_cell}, vjp_cell,
+                                      example_cell);
+  cell.gemm_flops = cell_flops;
+  r.add(std::move(cell));
+  OpDef seq = opu::differentiable_op("lstm_sequence", 8, kNoFlags,
+                                     {infer_sequence, sequence_forward, prepare_sequence}, vjp_sequence,
+                                     example_sequence);
+  seq.gemm_flops = sequence_flops;
+  r.add(std::move(seq));
   const char* why = "the backward kernel of an LSTM; second derivatives of an LSTM are not supported";
-  r.add(opu::gradient_free_op("lstm_cell_grad", 9, kNoFlags, {infer_cell_grad, cell_grad_forward, prepare_cell_grad},
-                              why));
-  r.add(opu::gradient_free_op("lstm_sequence_grad", 12, kNoFlags,
-                              {infer_sequence_grad, sequence_grad_forward, prepare_sequence_grad}, why));
+  OpDef cell_grad = opu::gradient_free_op("lstm_cell_grad", 9, kNoFlags,
+                                          {infer_cell_grad, cell_grad_forward, prepare_cell_grad}, why);
+  cell_grad.gemm_flops = cell_grad_flops;
+  r.add(std::move(cell_grad));
+  OpDef seq_grad = opu::gradient_free_op("lstm_sequence_grad", 12, kNoFlags,
+                                         {infer_sequence_grad, sequence_grad_forward, prepare_sequence_grad}, why);
+  seq_grad.gemm_flops = sequence_grad_flops;
+  r.add(std::move(seq_grad));
 }
 
 namespace ops {

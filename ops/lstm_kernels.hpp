@@ -13,7 +13,6 @@
 // change its state, write zero output and get zero gradient.
 #pragma once
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -24,6 +23,7 @@
 #include "graph/op_def.hpp"
 #include "ops/dnnl/gemm.hpp"
 #include "ops/op_util.hpp"
+#include "ops/vmath.hpp"
 
 namespace loom::lstm {
 
@@ -32,25 +32,15 @@ struct Dims {
   int64_t G() const { return 4 * H; }
 };
 
-// ---- activations: exact in f64; a vectorisable exp in f32 (rel. error ~1e-7) --
-inline double exp_fast(double x) { return std::exp(x); }
-inline float exp_fast(float x) {
-  // exp(x) = 2^n · exp(r), r = x − n·ln2 in [−ln2/2, ln2/2]; Cephes polynomial.
-  x = std::min(std::max(x, -87.0f), 88.0f);
-  float n = std::floor(x * 1.44269504088896341f + 0.5f);
-  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  return p * std::bit_cast<float>((int32_t(n) + 127) << 23);
+// ---- activations over arrays: f32 vectorised (ops/vmath.hpp), f64 exact --------
+inline void sigmoid_array(float* v, int64_t n) { vmath::sigmoid(v, v, n); }
+inline void sigmoid_array(double* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) v[i] = 1.0 / (1.0 + std::exp(-v[i]));
 }
-template <class T> inline T sigmoid(T x) { return T(1) / (T(1) + exp_fast(-x)); }
-inline double tanh_act(double x) { return std::tanh(x); }
-inline float tanh_act(float x) { return 1.0f - 2.0f / (exp_fast(2.0f * x) + 1.0f); }
+inline void tanh_array(const float* x, float* y, int64_t n) { vmath::tanh(x, y, n); }
+inline void tanh_array(const double* x, double* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+}
 
 // ---- matrix products: oneDNN in f32, the same GemmShape as a loop in f64 -------
 class MatMul {
@@ -162,14 +152,13 @@ struct ForwardArgs {
 template <class T>
 inline void cell_update(int64_t H, T* __restrict g, const T* __restrict b_ih, const T* __restrict b_hh,
                         const T* __restrict c_prev, T* __restrict c, T* __restrict h) {
-  for (int64_t j = 0; j < 2 * H; ++j) g[j] = sigmoid(g[j] + b_ih[j] + b_hh[j]);
-  for (int64_t j = 2 * H; j < 3 * H; ++j) g[j] = tanh_act(g[j] + b_ih[j] + b_hh[j]);
-  for (int64_t j = 3 * H; j < 4 * H; ++j) g[j] = sigmoid(g[j] + b_ih[j] + b_hh[j]);
-  for (int64_t j = 0; j < H; ++j) {
-    T cj = g[H + j] * c_prev[j] + g[j] * g[2 * H + j];
-    c[j] = cj;
-    h[j] = g[3 * H + j] * tanh_act(cj);
-  }
+  for (int64_t j = 0; j < 4 * H; ++j) g[j] = g[j] + b_ih[j] + b_hh[j];
+  sigmoid_array(g, 2 * H);  // i, f
+  tanh_array(g + 2 * H, g + 2 * H, H);
+  sigmoid_array(g + 3 * H, H);  // o
+  for (int64_t j = 0; j < H; ++j) c[j] = g[H + j] * c_prev[j] + g[j] * g[2 * H + j];
+  tanh_array(c, h, H);
+  for (int64_t j = 0; j < H; ++j) h[j] *= g[3 * H + j];
 }
 
 // Step t for every row: fused bias + nonlinearities + cell update.
@@ -232,9 +221,10 @@ template <class T>
 inline void cell_backward(int64_t H, const T* __restrict g, const T* __restrict c, const T* __restrict c_prev,
                           const T* __restrict dh_next, const T* dc_next, const T* __restrict d_out,
                           T* __restrict dg, T* dc_prev) {
+  tanh_array(c, dg + 3 * H, H);  // tanh(c) parks in do's slot, read just before do is written
   for (int64_t j = 0; j < H; ++j) {
     T i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
-    T tc = tanh_act(c[j]);
+    T tc = dg[3 * H + j];
     T dh = dh_next[j] + (d_out ? d_out[j] : T(0));
     T dc = dc_next[j] + dh * o * (T(1) - tc * tc);
     dg[j] = dc * gg * i * (T(1) - i);

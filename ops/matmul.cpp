@@ -148,11 +148,18 @@ void example_matmul(OpExample& ex) {
                 ops::matmul(ba, bbt, false, true), ops::matmul(bat, bb, true, false)};
 }
 
+double matmul_flops(std::span<const TensorType> in, const Attrs& attrs) {
+  MatmulDims d = matmul_dims(in[0].shape, in[1].shape, attrs);
+  return 2.0 * double(d.batch) * double(d.m) * double(d.n) * double(d.k);
+}
+
 }  // namespace
 
 void register_matmul_ops(Registry& r) {
-  r.add(opu::differentiable_op("matmul", 2, kNoFlags, {infer_matmul, matmul_forward, prepare_matmul}, vjp_matmul,
-                               example_matmul));
+  OpDef d = opu::differentiable_op("matmul", 2, kNoFlags, {infer_matmul, matmul_forward, prepare_matmul}, vjp_matmul,
+                                   example_matmul);
+  d.gemm_flops = matmul_flops;
+  r.add(std::move(d));
 }
 
 namespace ops {

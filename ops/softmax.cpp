@@ -8,6 +8,7 @@
 // a row with nothing kept is all zeros. Masks get no gradient.
 #include "ops/softmax.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -18,6 +19,7 @@
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
 #include "ops/reduce.hpp"
+#include "ops/vmath.hpp"
 
 namespace loom {
 namespace {
@@ -119,6 +121,17 @@ void for_each_row(const KernelCtx& c, const TensorRef* mask, F&& row_fn) {
 const TensorRef* optional_input(const KernelCtx& c, size_t i) { return c.in.size() > i ? &c.in[i] : nullptr; }
 
 // ---- forward kernels ------------------------------------------------------------
+constexpr int64_t kExpBlock = 256;
+
+// Gathers the shifted kept values of a row chunk (masked ones as -inf) and
+// exponentiates them together, so that f32 runs the vectorised exp.
+template <class T, class Mask>
+void exp_shifted_chunk(const T* x, int64_t a0, int64_t n, int64_t s, T shift, const Mask& m, T* out) {
+  for (int64_t j = 0; j < n; ++j)
+    out[j] = m.keep(a0 + j) ? x[(a0 + j) * s] - shift : -std::numeric_limits<T>::infinity();
+  vmath::exp(out, out, n);
+}
+
 // y = exp(x - max) / Σ exp(x - max) over kept positions; log: y = x - max - log Σ.
 // Reads each x[a] before writing y[a], so y may alias x.
 template <class T, bool kLog, class Mask>
@@ -132,10 +145,13 @@ void softmax_row(const T* x, T* y, int64_t len, int64_t s, const Mask& m) {
     return;
   }
   T sum = 0;
-  for (int64_t a = 0; a < len; ++a) {
-    T e = m.keep(a) ? std::exp(x[a * s] - mx) : T(0);
-    sum += e;
-    if constexpr (!kLog) y[a * s] = e;
+  alignas(64) T e[kExpBlock];
+  for (int64_t a0 = 0; a0 < len; a0 += kExpBlock) {
+    const int64_t n = std::min(kExpBlock, len - a0);
+    exp_shifted_chunk(x, a0, n, s, mx, m, e);
+    for (int64_t j = 0; j < n; ++j) sum += e[j];
+    if constexpr (!kLog)
+      for (int64_t j = 0; j < n; ++j) y[(a0 + j) * s] = e[j];
   }
   if constexpr (kLog) {
     T lse = mx + std::log(sum);
@@ -184,9 +200,14 @@ void log_softmax_grad_forward(const KernelCtx& c) {
       T total = 0;
       for (int64_t a = 0; a < len; ++a)
         if (m.keep(a)) total += dy[base + a * s];
-      for (int64_t a = 0; a < len; ++a) {
-        int64_t i = base + a * s;
-        dx[i] = m.keep(a) ? dy[i] - std::exp(y[i]) * total : T(0);
+      alignas(64) T p[kExpBlock];
+      for (int64_t a0 = 0; a0 < len; a0 += kExpBlock) {
+        const int64_t n = std::min(kExpBlock, len - a0);
+        exp_shifted_chunk(y + base, a0, n, s, T(0), m, p);
+        for (int64_t j = 0; j < n; ++j) {
+          int64_t i = base + (a0 + j) * s;
+          dx[i] = m.keep(a0 + j) ? dy[i] - p[j] * total : T(0);
+        }
       }
     });
   });

@@ -22,7 +22,10 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   // Applies one update with learning rate lr from the store's gradients.
-  virtual void step(ParameterStore& params, double lr) = 0;
+  void step(ParameterStore& params, double lr) { step_scaled(params, lr, 1.0); }
+  // The same with every gradient multiplied by grad_scale as it is read (the
+  // gradient buffer is left as it was): clipping folded into the update.
+  virtual void step_scaled(ParameterStore& params, double lr, double grad_scale) = 0;
   // Named state buffers (e.g. "m", "v"), each with the store's flat layout.
   virtual std::vector<std::pair<std::string, Tensor*>> state() = 0;
   int64_t steps_taken() const { return steps_; }
@@ -45,5 +48,13 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, const P
 // Scales all gradients so their global L2 norm is at most max_norm; returns
 // the norm before clipping. max_norm <= 0 only measures.
 double clip_grad_norm(ParameterStore& params, double max_norm);
+
+// clip_grad_norm then optimizer.step, in two passes over the gradients (the
+// norm, then the update with the clipping scale applied as it reads them)
+// instead of four; the same numbers up to rounding (an FMA may fuse the
+// scaling), except that the gradient buffer keeps the unclipped values.
+// max_norm <= 0: no clipping. Returns the norm; when it is not finite no
+// update is applied at all, since one NaN would spread into every weight.
+double clip_and_step(Optimizer& optimizer, ParameterStore& params, double max_norm, double lr);
 
 }  // namespace loom::optim

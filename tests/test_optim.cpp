@@ -159,6 +159,49 @@ TEST(Optim, ClipGradNormScalesToMaxNorm) {
   EXPECT_NEAR(std::sqrt(after), 0.5, 1e-5);
 }
 
+void expect_close(const void* a, const void* b, int64_t n, DType dt, double tol) {
+  for (int64_t i = 0; i < n; ++i) {
+    double x = dt == DType::F32 ? static_cast<const float*>(a)[i] : static_cast<const double*>(a)[i];
+    double y = dt == DType::F32 ? static_cast<const float*>(b)[i] : static_cast<const double*>(b)[i];
+    ASSERT_NEAR(x, y, tol * (1 + std::abs(y))) << "element " << i;
+  }
+}
+
+// clip_and_step folds the clipping scale into the update: the weights and
+// optimiser state must match clip_grad_norm followed by step, for every
+// kind, both dtypes, and a norm above and below the limit.
+TEST(Optim, ClipAndStepMatchesClipThenStep) {
+  for (DType dt : {DType::F32, DType::F64})
+    for (const char* kind : {"sgd", "momentum", "nesterov", "adam", "adamw"})
+      for (double max_norm : {0.3, 100.0, 0.0}) {
+        SCOPED_TRACE(std::string(kind) + " " + std::string(dtype_name(dt)) + " max_norm " + std::to_string(max_norm));
+        ParameterStore fused = make_store(dt), unfused = make_store(dt);
+        OptimizerConfig cfg;
+        cfg.kind = kind;
+        cfg.weight_decay = 0.01;
+        auto of = make_optimizer(cfg, fused), ou = make_optimizer(cfg, unfused);
+        for (int s = 0; s < 3; ++s) {
+          for (ParameterStore* p : {&fused, &unfused})
+            for (const auto& e : p->entries()) {
+              TensorRef g = p->grad(e.name);
+              for (int64_t i = 0; i < g.numel(); ++i) {
+                double v = std::sin(0.7 * double(i) + s);
+                if (dt == DType::F32) g.ptr<float>()[i] = float(v);
+                else g.ptr<double>()[i] = v;
+              }
+            }
+          double norm_unfused = clip_grad_norm(unfused, max_norm);
+          ou->step(unfused, 0.05);
+          EXPECT_DOUBLE_EQ(clip_and_step(*of, fused, max_norm, 0.05), norm_unfused);
+        }
+        // Not bitwise: the compiler may fuse g·scale + wd·w into one FMA.
+        const double tol = dt == DType::F32 ? 1e-6 : 1e-14;
+        expect_close(fused.values_data(), unfused.values_data(), fused.numel(), dt, tol);
+        for (size_t k = 0; k < of->state().size(); ++k)
+          expect_close(of->state()[k].second->raw(), ou->state()[k].second->raw(), fused.numel(), dt, tol);
+      }
+}
+
 TEST(Optim, StateRoundTripContinuesIdentically) {
   ParameterStore p1 = make_store(DType::F32), p2 = make_store(DType::F32);
   OptimizerConfig cfg;

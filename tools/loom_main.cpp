@@ -9,6 +9,7 @@
 
 #include "examples/tanh_general_attention.hpp"
 #include "examples/swish_op.hpp"
+#include "ops/openmp_waiting.hpp"
 #include "tools/commands.hpp"
 
 namespace loom::cli {
@@ -103,6 +104,7 @@ int main_dispatch(int argc, char** argv) {
 }  // namespace loom::cli
 
 int main(int argc, char** argv) {
+  loom::prefer_passive_openmp_waiting(argv);
   try {
     loom::examples::register_swish();
     loom::examples::register_tanh_general_attention();

@@ -76,6 +76,7 @@ class TrainingRun {
   void set_up_data();
   void resume_state();
   double run_step(const text::Batch& batch);
+  double refuse_nonfinite(const std::string& what);
   bool should_pause(const std::atomic<bool>* stop) const;
   void validate(int64_t epoch, int64_t next_batch, bool epoch_end, ProgressLine& progress);
   void keep_if_best(double loss, int64_t epoch, int64_t next_batch);
@@ -188,33 +189,47 @@ std::string first_nonfinite(ParameterStore& params, bool gradients) {
   return "";
 }
 
+// A step whose loss or gradient is not finite, before any update: with
+// --on-nonfinite skip it counts as a step without an update (returns NaN);
+// otherwise the run stops with the step named and the checkpoints untouched.
+double TrainingRun::refuse_nonfinite(const std::string& what) {
+  std::string where = "step " + std::to_string(state_.global_step + 1) + ": " + what;
+  ++state_.global_step;
+  if (o_.on_nonfinite == "skip") {
+    ++result_.skipped_steps;
+    log_ << where << "; update skipped (--on-nonfinite skip)\n";
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  throw NonFiniteError(where + "; no update applied, and the last checkpoint is kept as it was. " +
+                       (o_.clip_norm > 0 ? "Lower --lr" : "Lower --lr or limit the gradient norm with --clip 1") +
+                       ", or pass --on-nonfinite skip to step over such batches");
+}
+
 // Returns the step's loss, or NaN when the update was skipped.
 double TrainingRun::run_step(const text::Batch& batch) {
   ParameterStore& params = model_->params();
+  // A step that compiles a plan is not what a profile is for: count only warm ones.
+  const size_t plans_before = model_->cached_plans();
+  model_->set_profiler(o_.profiler);
   model_->set_dropout_step(uint64_t(state_.global_step));
   const double loss = model_->train_step_gradients(batch);
-  const double norm = optim::clip_grad_norm(params, o_.clip_norm);  // clip 0 only measures
-  if (!std::isfinite(loss) || !std::isfinite(norm)) {
-    std::string what = !std::isfinite(loss) ? "the training loss is " + std::to_string(loss)
-                                             : "the gradient of '" + first_nonfinite(params, true) + "' is not finite";
-    std::string where = "step " + std::to_string(state_.global_step + 1) + ": " + what;
-    ++state_.global_step;
-    if (o_.on_nonfinite == "skip") {
-      ++result_.skipped_steps;
-      log_ << where << "; update skipped (--on-nonfinite skip)\n";
-      return std::numeric_limits<double>::quiet_NaN();
-    }
-    throw NonFiniteError(where + "; no update applied, and the last checkpoint is kept as it was. " +
-                         (o_.clip_norm > 0 ? "Lower --lr" : "Lower --lr or limit the gradient norm with --clip 1") +
-                         ", or pass --on-nonfinite skip to step over such batches");
+  if (!std::isfinite(loss)) return refuse_nonfinite("the training loss is " + std::to_string(loss));
+  const auto update_start = StepProfiler::clock::now();
+  const double norm = optim::clip_and_step(*optimizer_, params, o_.clip_norm, schedule_->lr(state_.global_step));
+  if (!std::isfinite(norm))  // clip_and_step applied nothing
+    return refuse_nonfinite("the gradient of '" + first_nonfinite(params, true) + "' is not finite");
+  if (o_.profiler && model_->cached_plans() == plans_before) {
+    const std::string label = "optimizer: clip + " + o_.optimizer.kind;
+    o_.profiler->record_outside(label, update_start, StepProfiler::clock::now());
+    o_.profiler->count_iteration();
   }
-  optimizer_->step(params, schedule_->lr(state_.global_step));
   ++state_.global_step;
   return loss;
 }
 
 bool TrainingRun::should_pause(const std::atomic<bool>* stop) const {
   if (stop && stop->load()) return true;
+  if (o_.profiler && o_.profiler->iterations() >= o_.profile_steps) return true;
   if (o_.max_steps > 0 && state_.global_step >= o_.max_steps) return true;
   return o_.max_minutes > 0 && minutes() >= o_.max_minutes;
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/profiler.hpp"
 #include "models/seq2seq.hpp"
 #include "text/vocabulary.hpp"
 #include "optim/optimizer.hpp"
@@ -40,6 +41,9 @@ struct TrainOptions {
   int64_t max_train_pairs = 0;  // only the first N training pairs; 0 = all
   int64_t bleu_sentences = 200; // validation sentences decoded for BLEU each epoch
   int64_t log_every = 50;       // steps per metrics row
+  // loom train --profile: time this many steps whose plans are warm, then stop.
+  StepProfiler* profiler = nullptr;
+  int64_t profile_steps = 0;
   // A step whose loss or gradient is not finite: "stop" (throw NonFiniteError,
   // the last checkpoint untouched) or "skip" (no update; training goes on).
   std::string on_nonfinite = "stop";
