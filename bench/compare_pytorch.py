@@ -84,7 +84,7 @@ def torch_env(threads, coretype):
 
 
 def loom_ms(build, benchmark_filter, threads, seconds):
-    out, peak = run_measured([os.path.join(build, "bench_seq2seq"), f"--benchmark_filter={benchmark_filter}$",
+    out, peak = run_measured([os.path.join(build, "bench_seq2seq"), f"--benchmark_filter={benchmark_filter}/real_time$",
                               f"--benchmark_min_time={seconds}", "--benchmark_format=json"], loom_env(threads))
     runs = json.loads(out)["benchmarks"]
     if not runs:

@@ -23,19 +23,23 @@ mkdir -p out
 # validates, so best.safetensors always exists. README.md gives the figures.
 echo "== loom train (English→Spanish, ${minutes} minutes)"
 rm -rf out/train
-./build/loom train --train data/en-es/train.tsv --valid data/en-es/valid.tsv --out out/train \
-  --epochs 4 --max-minutes "$minutes" --batch 32 --lr 5e-3 --schedule cosine --warmup 100 --min-freq 2 \
-  --patience 0 --seed 1
+options=(--train data/en-es/train.tsv --valid data/en-es/valid.tsv --out out/train --epochs 4 --batch 32
+         --lr 5e-3 --schedule cosine --warmup 100 --min-freq 2 --patience 0 --seed 1)
+./build/loom train "${options[@]}" --max-minutes "$minutes"
 
 checkpoint=out/train/best.safetensors
-echo "== loom translate"
-samples=("the old man is reading a book." "my sister does not like the red car." "we will visit the city tomorrow.")
+echo "== loom translate (new sentences, none of them in the training data)"
+samples=("the old man is reading a book." "my sister is not eating the red apple."
+         "these children must visit the city tomorrow.")
+# What Apertium (apertium -u eng-spa), which made the corpus, says for them.
+references=("El hombre viejo está leyendo un libro." "Mi hermana no está comiendo la manzana roja."
+            "Estos niños tienen que visitar la ciudad mañana.")
 ./build/loom translate --checkpoint "$checkpoint" --attention out/attention.svg "${samples[@]}" \
-  | tee out/translations.txt
-if command -v apertium >/dev/null; then
-  echo "== Apertium's translations of the same sentences (the references the corpus was made with)"
-  printf '%s\n' "${samples[@]}" | apertium -u eng-spa
-fi
+  > out/translations.txt
+for i in 0 1 2; do
+  printf '%s\n  Loom:     %s\n  Apertium: %s\n' "${samples[$i]}" "$(sed -n "$((i + 1))p" out/translations.txt)" \
+    "${references[$i]}"
+done
 
 echo "== loom eval (first 200 test pairs for BLEU)"
 ./build/loom eval --checkpoint "$checkpoint" --data data/en-es/test.tsv --bleu-limit 200
@@ -46,4 +50,4 @@ tail -3 out/plan.txt
 dot -Tsvg out/plan.dot -o out/plan.svg
 
 echo "wrote out/train/loss.svg, out/attention.svg, out/translations.txt, out/plan.svg"
-echo "continue training with: ./build/loom train --resume out/train/last.safetensors --out out/train --epochs 8"
+echo "continue training with: ./build/loom train ${options[*]} --resume out/train/last.safetensors"
