@@ -12,6 +12,7 @@
 
 #include "io/checkpoint.hpp"
 #include "io/model_io.hpp"
+#include "io/training_state.hpp"
 #include "text/tokenizer.hpp"
 #include "train/trainer.hpp"
 
@@ -112,8 +113,8 @@ TEST(Trainer, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
 }
 
 TEST(Trainer, NonFiniteStepsCanBeSkippedButNonFiniteWeightsAreNeverSaved) {
-  // A NaN in the embedding of one source word: the batches holding that word
-  // get a NaN loss and are skipped; the NaN weight itself still keeps the end
+  // A NaN in the embedding of one source word: resuming refuses it unless
+  // told otherwise; then the batches holding that word get a NaN loss and are skipped; the NaN weight itself still keeps the end
   // of the run from writing a checkpoint.
   std::ostringstream log;
   TrainOptions o = toy_options(fresh_dir("skip"));
@@ -133,6 +134,14 @@ TEST(Trainer, NonFiniteStepsCanBeSkippedButNonFiniteWeightsAreNeverSaved) {
   resumed.epochs = 2;
   resumed.resume = last;
   resumed.on_nonfinite = "skip";
+  try {
+    train(resumed, log);
+    FAIL() << "expected a CheckpointError: the weights are not finite";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find(last), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("src_embedding.weight holds NaN"), std::string::npos) << e.what();
+  }
+  resumed.resume_nonfinite = true;
   try {
     train(resumed, log);
     FAIL() << "expected a NonFiniteError at the save";

@@ -116,7 +116,7 @@ void TrainingRun::set_up_model() {
   train_ = read_corpus(o_.train_path, o_.max_train_pairs);
   valid_ = read_corpus(o_.valid_path, 0);
   if (!o_.resume.empty()) {
-    LoadedModel loaded = load_model(o_.resume);
+    LoadedModel loaded = load_model(o_.resume, {.allow_nonfinite = o_.resume_nonfinite});
     model_ = std::move(loaded.model);
     src_vocab_ = std::move(loaded.source_vocab);
     tgt_vocab_ = std::move(loaded.target_vocab);
@@ -175,17 +175,8 @@ void TrainingRun::resume_state() {
 
 // The first parameter whose gradient (or value) holds a NaN or infinity.
 std::string first_nonfinite(ParameterStore& params, bool gradients) {
-  auto finite = [](const auto* x, int64_t n) {
-    for (int64_t i = 0; i < n; ++i)
-      if (!std::isfinite(x[i])) return false;
-    return true;
-  };
-  for (const ParameterStore::Entry& e : params.entries()) {
-    TensorRef t = gradients ? params.grad(e.name) : params.value(e.name);
-    bool ok = t.dtype() == DType::F64 ? finite(t.ptr<double>(), t.numel()) : finite(t.ptr<float>(), t.numel());
-    if (!ok) return e.name;
-  }
-  return "";
+  std::vector<std::string> bad = params.nonfinite(gradients);
+  return bad.empty() ? "" : bad.front();
 }
 
 // Returns the step's loss, or NaN when the update was skipped.

@@ -43,6 +43,9 @@ struct TrainOptions {
   // A step whose loss or gradient is not finite: "stop" (throw NonFiniteError,
   // the last checkpoint untouched) or "skip" (no update; training goes on).
   std::string on_nonfinite = "stop";
+  // Resume from weights holding NaN or infinity instead of refusing them
+  // (with on_nonfinite "skip", the batches they spoil are stepped over).
+  bool resume_nonfinite = false;
 };
 
 // Training met a NaN or infinity: the message names the step and the loss or
