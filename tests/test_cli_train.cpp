@@ -66,6 +66,53 @@ void expect_signal_saves_a_checkpoint(const std::string& signal) {
 TEST(CliTrain, InterruptSavesACheckpoint) { expect_signal_saves_a_checkpoint("INT"); }
 TEST(CliTrain, TerminateSavesACheckpoint) { expect_signal_saves_a_checkpoint("TERM"); }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Two runs on one folder: the second is refused at once naming the first's
+// pid; after the first is killed with -9 the folder is free again, a new run
+// needs --overwrite, and a killed run's temporaries are removed.
+TEST(CliTrain, OneRunPerOutputFolder) {
+  const char* bin = std::getenv("LOOM_BIN");
+  ASSERT_TRUE(bin && *bin) << "run through ctest";
+  const std::string out = fresh_dir("locked"), logs = fresh_dir("locked_logs");
+  std::filesystem::create_directories(logs);
+  const std::string loom = "'" + std::string(bin) + "' ";
+  // The first run holds the folder until it is killed; the script waits for
+  // its pid in the lock file (not for a time) before starting the second.
+  std::string script = loom + kToy + "--epochs 100000 --out '" + out + "' 2>/dev/null & p=$!; echo $p > '" + logs +
+                       "/pid'; for i in $(seq 1200); do [ -s '" + out + "/.lock' ] && break; sleep 0.1; done; " +
+                       loom + kToy + "--epochs 1 --out '" + out + "' 2>'" + logs + "/err'; echo $? > '" + logs +
+                       "/status'; kill -9 $p; wait $p";
+  std::ofstream(logs + "/race.sh") << script << "\n";
+  std::system(("bash '" + logs + "/race.sh'").c_str());
+  std::string pid = read_file(logs + "/pid");
+  while (!pid.empty() && pid.back() == '\n') pid.pop_back();
+  ASSERT_FALSE(pid.empty());
+  EXPECT_EQ(std::atoi(read_file(logs + "/status").c_str()), 1) << read_file(logs + "/err");
+  EXPECT_NE(read_file(logs + "/err").find("in use by another training run (pid " + pid + ","), std::string::npos)
+      << read_file(logs + "/err");
+
+  // kill -9 released the lock. Leave files of an earlier run and a killed write.
+  std::ofstream(out + "/metrics.csv") << "epoch\n";
+  const std::string stale = out + "/last.safetensors.tmp.99999.0";
+  std::ofstream(stale) << "half a checkpoint";
+  auto refused = run_loom(kToy + "--epochs 1 --max-steps 1 --out '" + out + "'");
+  EXPECT_EQ(refused.status, 2) << refused.all;
+  EXPECT_NE(refused.err.find("already holds an earlier run's"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("metrics.csv"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--overwrite"), std::string::npos) << refused.err;
+  auto replaced = run_loom(kToy + "--epochs 1 --max-steps 1 --overwrite --out '" + out + "'");
+  EXPECT_EQ(replaced.status, 0) << replaced.all;
+  EXPECT_NE(replaced.err.find("removed " + stale + ", a temporary file"), std::string::npos) << replaced.err;
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(out + "/last.safetensors"));
+}
+
 TEST(CliTrain, HelpShowsDefaults) {
   auto r = run_loom("train --help");
   EXPECT_EQ(r.status, 0);

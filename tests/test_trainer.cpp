@@ -3,6 +3,7 @@
 // for bit, dropout included; it writes checkpoints, metrics and the loss
 // curve; early stopping and bad input are reported.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "io/model_io.hpp"
 #include "io/training_state.hpp"
 #include "text/tokenizer.hpp"
+#include "train/output_folder.hpp"
 #include "train/trainer.hpp"
 
 using namespace loom;
@@ -96,6 +98,7 @@ TEST(Trainer, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
   ASSERT_FALSE(before.empty());
 
   TrainOptions wild = toy_options(good.out_dir);
+  wild.resume = last;  // the same folder: its last checkpoint must survive the failure
   wild.schedule.base_lr = 1e30;
   wild.clip_norm = 0;
   try {
@@ -149,6 +152,42 @@ TEST(Trainer, NonFiniteStepsCanBeSkippedButNonFiniteWeightsAreNeverSaved) {
     EXPECT_NE(std::string(e.what()).find("'src_embedding.weight'"), std::string::npos) << e.what();
   }
   EXPECT_NE(log.str().find("the training loss is nan; update skipped"), std::string::npos) << log.str();
+}
+
+TEST(Trainer, AClaimedOutputFolderIsRefusedNamingTheHolder) {
+  std::ostringstream log;
+  TrainOptions o = toy_options(fresh_dir("claimed"));
+  {
+    OutputFolderClaim held(o.out_dir, false, false, log);
+    try {
+      train(o, log);
+      FAIL() << "expected OutputFolderBusy";
+    } catch (const OutputFolderBusy& e) {
+      EXPECT_NE(std::string(e.what()).find("(pid " + std::to_string(::getpid()) + ","), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(o.out_dir), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/metrics.csv")) << "the refused run wrote nothing";
+  }
+  o.max_steps = 1;
+  EXPECT_NO_THROW(train(o, log)) << "the claim ends with its owner";
+}
+
+TEST(Trainer, ANewRunReplacesAnEarlierRunOnlyWhenAskedTo) {
+  std::ostringstream log;
+  TrainOptions o = toy_options(fresh_dir("earlier"));
+  o.max_steps = 1;
+  train(o, log);
+  EXPECT_THROW(train(o, log), OutputFolderNotEmpty);
+  std::filesystem::remove(o.out_dir + "/best.safetensors");
+  const std::string stale = o.out_dir + "/metrics.csv.tmp.99999";
+  std::ofstream(stale) << "a row";
+  o.overwrite = true;
+  std::ostringstream second;
+  train(o, second);
+  EXPECT_NE(second.str().find("removed last.safetensors, last.safetensors.train, best.safetensors.train, "
+                              "metrics.csv, loss.svg"), std::string::npos) << second.str();
+  EXPECT_NE(second.str().find("removed " + stale), std::string::npos) << second.str();
+  EXPECT_FALSE(std::filesystem::exists(stale));
 }
 
 TEST(Trainer, StopFlagCheckpointsAndResumeContinues) {

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "train/output_folder.hpp"
 #include "train/trainer.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
@@ -40,6 +41,8 @@ void add_data_options(po::options_description& d, models::TrainOptions& o) {
        "folder for last/best checkpoints, metrics.csv and loss.svg")
       ("resume", po::value(&o.resume)->value_name("CHECKPOINT"),
        "continue from a checkpoint (model options are then read from it)")
+      ("overwrite", po::bool_switch(&o.overwrite),
+       "start afresh in an --out folder that holds an earlier run's checkpoints and metrics, deleting them")
       ("max-train-pairs", po::value(&o.max_train_pairs)->default_value(o.max_train_pairs)
            ->notifier(at_least<int64_t>("max-train-pairs", 0)),
        "use only the first N training pairs (0 = all)")
@@ -152,6 +155,9 @@ int run_train(const Args& args) {
     std::cout << "steps " << r.global_step << "  best valid loss " << r.best_valid_loss << "  last BLEU "
               << r.last_valid_bleu << "  checkpoint " << r.checkpoint << "\n";
     return g_stop.load() ? 130 : kExitOk;
+  } catch (const models::OutputFolderNotEmpty& e) {
+    std::cerr << "loom train: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const std::exception& e) {
     std::cerr << "loom train: " << e.what() << "\n";
     return kExitFailure;

@@ -19,6 +19,7 @@
 #include "io/training_state.hpp"
 #include "models/decode.hpp"
 #include "train/metrics.hpp"
+#include "train/output_folder.hpp"
 #include "io/model_io.hpp"
 #include "train/progress.hpp"
 #include "train/svg_plot.hpp"
@@ -391,6 +392,7 @@ TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
 }  // namespace
 
 TrainResult train(const TrainOptions& options, std::ostream& log, const std::atomic<bool>* stop) {
+  const OutputFolderClaim folder(options.out_dir, !options.resume.empty(), options.overwrite, log);
   TrainingRun run(options, log);
   return run.run(stop);
 }
