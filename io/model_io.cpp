@@ -133,6 +133,10 @@ void save_model(const std::string& path, Seq2Seq& model, const text::Vocabulary&
   save_checkpoint(path, model.params(), info);
 }
 
+Seq2SeqConfig read_model_config(const std::string& path) {
+  return config_from_map(config_from_json(read_checkpoint_info(path).config_json), path);
+}
+
 LoadedModel load_model(const std::string& path, const LoadModelOptions& options) {
   const SafetensorsHeader header = read_safetensors_header(path);
   CheckpointInfo info = read_checkpoint_info(path);

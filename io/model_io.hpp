@@ -30,6 +30,9 @@ struct LoadModelOptions {
   bool allow_nonfinite = false;
 };
 
+// loom.config of a model checkpoint, read from its header alone.
+Seq2SeqConfig read_model_config(const std::string& path);
+
 void save_model(const std::string& path, Seq2Seq& model, const text::Vocabulary& source_vocab,
                 const text::Vocabulary& target_vocab);
 // Builds the model its metadata describes and loads its weights strictly.

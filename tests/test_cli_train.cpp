@@ -113,6 +113,16 @@ TEST(CliTrain, OneRunPerOutputFolder) {
   EXPECT_TRUE(std::filesystem::exists(out + "/last.safetensors"));
 }
 
+TEST(CliTrain, MaxMemoryRefusesARunThatWouldNotFit) {
+  auto tiny = run_loom(kToy + "--epochs 1 --max-memory 1K --out '" + fresh_dir("memory") + "'");
+  EXPECT_EQ(tiny.status, 1) << tiny.all;
+  EXPECT_NE(tiny.err.find("training would need about "), std::string::npos) << tiny.err;
+  EXPECT_NE(tiny.err.find("more than --max-memory 1.0 KB"), std::string::npos) << tiny.err;
+  auto bad = run_loom(kToy + "--epochs 1 --max-memory 2X --out '" + fresh_dir("memory_bad") + "'");
+  EXPECT_EQ(bad.status, 2) << bad.all;
+  EXPECT_NE(bad.err.find("--max-memory: '2X' is not a memory size"), std::string::npos) << bad.err;
+}
+
 TEST(CliTrain, HelpShowsDefaults) {
   auto r = run_loom("train --help");
   EXPECT_EQ(r.status, 0);

@@ -15,6 +15,7 @@
 #include "io/model_io.hpp"
 #include "io/training_state.hpp"
 #include "text/tokenizer.hpp"
+#include "train/memory_estimate.hpp"
 #include "train/output_folder.hpp"
 #include "train/trainer.hpp"
 
@@ -188,6 +189,24 @@ TEST(Trainer, ANewRunReplacesAnEarlierRunOnlyWhenAskedTo) {
                               "metrics.csv, loss.svg"), std::string::npos) << second.str();
   EXPECT_NE(second.str().find("removed " + stale), std::string::npos) << second.str();
   EXPECT_FALSE(std::filesystem::exists(stale));
+}
+
+TEST(Trainer, ARunThatWouldNotFitIsRefusedBeforeItAllocates) {
+  std::ostringstream log;
+  TrainOptions o = toy_options(fresh_dir("memory"));
+  o.max_memory = 4096;
+  try {
+    train(o, log);
+    FAIL() << "expected InsufficientMemory";
+  } catch (const InsufficientMemory& e) {
+    EXPECT_NE(std::string(e.what()).find("more than --max-memory 4.0 KB"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("training would need about "), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/metrics.csv"));
+  o.max_memory = 1ull << 30;
+  o.max_steps = 1;
+  train(o, log);
+  EXPECT_NE(log.str().find("memory: about "), std::string::npos) << log.str();
 }
 
 TEST(Trainer, StopFlagCheckpointsAndResumeContinues) {

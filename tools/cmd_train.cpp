@@ -7,6 +7,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "train/memory_estimate.hpp"
 #include "train/output_folder.hpp"
 #include "train/trainer.hpp"
 #include "tools/commands.hpp"
@@ -41,6 +42,15 @@ void add_data_options(po::options_description& d, models::TrainOptions& o) {
        "folder for last/best checkpoints, metrics.csv and loss.svg")
       ("resume", po::value(&o.resume)->value_name("CHECKPOINT"),
        "continue from a checkpoint (model options are then read from it)")
+      ("max-memory", po::value<std::string>()->value_name("SIZE")->notifier([&o](const std::string& text) {
+         try {
+           o.max_memory = models::parse_memory_size(text);
+         } catch (const std::invalid_argument& e) {
+           throw OptionRangeError(std::string("--max-memory: ") + e.what());
+         }
+       }),
+       "refuse to start when the estimated peak memory exceeds SIZE (e.g. 512M, 2G); "
+       "the memory available (MemAvailable) is always checked")
       ("overwrite", po::bool_switch(&o.overwrite),
        "start afresh in an --out folder that holds an earlier run's checkpoints and metrics, deleting them")
       ("max-train-pairs", po::value(&o.max_train_pairs)->default_value(o.max_train_pairs)

@@ -18,6 +18,7 @@
 #include "io/checkpoint.hpp"
 #include "io/training_state.hpp"
 #include "models/decode.hpp"
+#include "train/memory_estimate.hpp"
 #include "train/metrics.hpp"
 #include "train/output_folder.hpp"
 #include "io/model_io.hpp"
@@ -117,6 +118,7 @@ void TrainingRun::set_up_model() {
   train_ = read_corpus(o_.train_path, o_.max_train_pairs);
   valid_ = read_corpus(o_.valid_path, 0);
   if (!o_.resume.empty()) {
+    check_training_memory(read_model_config(o_.resume), o_, {&train_.tokens, &valid_.tokens});
     LoadedModel loaded = load_model(o_.resume, {.allow_nonfinite = o_.resume_nonfinite});
     model_ = std::move(loaded.model);
     src_vocab_ = std::move(loaded.source_vocab);
@@ -129,6 +131,8 @@ void TrainingRun::set_up_model() {
   config.src_vocab = src_vocab_.size();
   config.tgt_vocab = tgt_vocab_.size();
   config.seed = o_.seed;
+  const MemoryEstimate memory = check_training_memory(config, o_, {&train_.tokens, &valid_.tokens});
+  log_ << "memory: about " << memory.describe() << "\n";
   model_ = std::make_unique<Seq2Seq>(config);
   model_->init_parameters(o_.seed);
 }

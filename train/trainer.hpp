@@ -47,6 +47,9 @@ struct TrainOptions {
   // Resume from weights holding NaN or infinity instead of refusing them
   // (with on_nonfinite "skip", the batches they spoil are stepped over).
   bool resume_nonfinite = false;
+  // Refuse to start when the memory estimate (train/memory_estimate.hpp)
+  // exceeds this many bytes (0: only MemAvailable limits it).
+  uint64_t max_memory = 0;
 };
 
 // Training met a NaN or infinity: the message names the step and the loss or
