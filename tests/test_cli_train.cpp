@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "io/training_state.hpp"
 #include "tests/support/run_loom.hpp"
 
 namespace {
@@ -35,8 +36,10 @@ TEST(CliTrain, ToyRunWritesItsFilesAndResumes) {
   EXPECT_EQ(second.status, 0) << second.all;
   EXPECT_NE(second.err.find("resuming"), std::string::npos) << second.err;
   EXPECT_NE(second.err.find("epoch 2  valid loss"), std::string::npos) << second.err;
-  for (const char* f : {"/last.safetensors", "/last.safetensors.train", "/best.safetensors", "/metrics.csv", "/loss.svg"})
+  for (const char* f : {"/last.safetensors", "/best.safetensors", "/metrics.csv", "/loss.svg"})
     EXPECT_TRUE(std::filesystem::exists(out + f)) << f;
+  for (const char* f : {"/last.safetensors", "/best.safetensors"})
+    EXPECT_FALSE(loom::models::find_training_state(out + f).empty()) << f << " has no training state";
 }
 
 // A real signal in the middle of training: the run saves a checkpoint that
@@ -57,7 +60,7 @@ void expect_signal_saves_a_checkpoint(const std::string& signal) {
   log << err.rdbuf();
   EXPECT_EQ(code, 130) << log.str();
   EXPECT_NE(log.str().find("--resume"), std::string::npos) << log.str();
-  EXPECT_TRUE(std::filesystem::exists(out + "/last.safetensors.train"));
+  EXPECT_FALSE(loom::models::find_training_state(out + "/last.safetensors").empty());
   auto resumed = run_loom(kToy + "--epochs 100000 --max-steps 1 --out '" + out + "' --resume '" + out +
                           "/last.safetensors'");
   EXPECT_EQ(resumed.status, 0) << resumed.all;

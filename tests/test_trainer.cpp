@@ -185,8 +185,8 @@ TEST(Trainer, ANewRunReplacesAnEarlierRunOnlyWhenAskedTo) {
   o.overwrite = true;
   std::ostringstream second;
   train(o, second);
-  EXPECT_NE(second.str().find("removed last.safetensors, last.safetensors.train, best.safetensors.train, "
-                              "metrics.csv, loss.svg"), std::string::npos) << second.str();
+  EXPECT_NE(second.str().find("--overwrite: removed last.safetensors, metrics.csv, loss.svg, last.safetensors."),
+            std::string::npos) << second.str();
   EXPECT_NE(second.str().find("removed " + stale), std::string::npos) << second.str();
   EXPECT_FALSE(std::filesystem::exists(stale));
 }
@@ -217,7 +217,7 @@ TEST(Trainer, StopFlagCheckpointsAndResumeContinues) {
   EXPECT_TRUE(r.interrupted);
   EXPECT_TRUE(r.step_losses.empty());
   EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/last.safetensors"));
-  EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/last.safetensors.train"));
+  EXPECT_FALSE(find_training_state(o.out_dir + "/last.safetensors").empty());
   EXPECT_NE(log.str().find("--resume"), std::string::npos) << log.str();
 }
 

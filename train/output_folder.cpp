@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -48,6 +49,12 @@ void refuse_or_clear_earlier_run(const std::string& dir, bool overwrite, std::os
   std::vector<std::string> present;
   for (const char* name : kRunFiles)
     if (fs::exists(fs::path(dir) / name)) present.push_back(name);
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with(".train") && (name.starts_with("last.safetensors.") || name.starts_with("best.safetensors.")) &&
+        std::find(present.begin(), present.end(), name) == present.end())
+      present.push_back(name);  // a sidecar named after its model's hash
+  }
   if (present.empty()) return;
   std::string names;
   for (const std::string& n : present) names += (names.empty() ? "" : ", ") + n;

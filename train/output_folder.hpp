@@ -19,7 +19,8 @@ struct OutputFolderNotEmpty : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The files a run writes into its folder, which a new run would replace.
+// The files a run writes into its folder, which a new run would replace
+// (besides the sidecars "last.safetensors.<hash>.train", "best...").
 inline constexpr const char* kRunFiles[] = {"last.safetensors", "last.safetensors.train", "best.safetensors",
                                             "best.safetensors.train", "metrics.csv", "loss.svg"};
 

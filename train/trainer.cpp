@@ -1,5 +1,5 @@
 // The training loop behind `loom train` (see trainer.hpp). State that must
-// survive a restart lives in the checkpoint and its ".train" sidecar: the
+// survive a restart lives in the checkpoint and its "<hash>.train" sidecar: the
 // weights, optimiser buffers, learning-rate schedule, global step, data
 // position (epoch, next batch) and early-stopping counters. Batch order is a
 // pure function of (seed, epoch) and dropout of (seed, global step), so
@@ -222,7 +222,6 @@ void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batc
   if (std::string bad = first_nonfinite(model_->params(), false); !bad.empty())
     throw NonFiniteError("step " + std::to_string(state_.global_step) + ": parameter '" + bad +
                          "' is no longer finite; " + path + " is kept as it was. Lower --lr");
-  save_model(path, *model_, src_vocab_, tgt_vocab_);
   state_.epoch = epoch;
   state_.batch_index = next_batch;
   state_.rng_state = "seed=" + std::to_string(seed_);
@@ -232,7 +231,9 @@ void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batc
   state_.extra["best_saved_loss"] = best;
   capture_optimizer_state(state_, *optimizer_, model_->params());
   capture_schedule_state(state_, *schedule_);
-  save_training_state(path, state_);
+  // The model and its state as one unit: a kill at any instant leaves a pair that resumes.
+  save_checkpoint_with_state(
+      path, [&](const std::string& staged) { save_model(staged, *model_, src_vocab_, tgt_vocab_); }, state_);
   result_.checkpoint = path;
   save_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
 }
