@@ -116,6 +116,27 @@ TEST(CliTrain, OneRunPerOutputFolder) {
   EXPECT_TRUE(std::filesystem::exists(out + "/last.safetensors"));
 }
 
+// kill -9 while a run saves a checkpoint every few milliseconds (toy epochs
+// are short): whatever instant it lands on, the newest checkpoint resumes.
+TEST(CliTrain, KillNineLeavesACheckpointThatResumes) {
+  const char* bin = std::getenv("LOOM_BIN");
+  ASSERT_TRUE(bin && *bin) << "run through ctest";
+  const std::string out = fresh_dir("kill9"), logs = fresh_dir("kill9_logs");
+  std::filesystem::create_directories(logs);
+  for (const char* delay : {"0.05", "0.3", "0.7"}) {
+    const std::string run = "'" + std::string(bin) + "' " + kToy + "--epochs 100000 --overwrite --out '" + out + "'";
+    std::ofstream(logs + "/kill.sh") << run << " 2>/dev/null & p=$!; for i in $(seq 1200); do [ -e '" << out
+                                     << "/last.safetensors' ] && break; sleep 0.1; done; sleep " << delay
+                                     << "; kill -9 $p; wait $p\n";
+    std::system(("bash '" + logs + "/kill.sh'").c_str());
+    ASSERT_TRUE(std::filesystem::exists(out + "/last.safetensors")) << "killed after " << delay << " s";
+    auto resumed = run_loom(kToy + "--epochs 100000 --max-steps 1 --out '" + out + "' --resume '" + out +
+                            "/last.safetensors'");
+    EXPECT_EQ(resumed.status, 0) << "killed after " << delay << " s\n" << resumed.all;
+    EXPECT_NE(resumed.err.find("resuming"), std::string::npos) << resumed.err;
+  }
+}
+
 TEST(CliTrain, MaxMemoryRefusesARunThatWouldNotFit) {
   auto tiny = run_loom(kToy + "--epochs 1 --max-memory 1K --out '" + fresh_dir("memory") + "'");
   EXPECT_EQ(tiny.status, 1) << tiny.all;
