@@ -1,6 +1,7 @@
 #include "graph/parameters.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "graph/errors.hpp"
@@ -81,5 +82,20 @@ void ParameterStore::fill_uniform(std::mt19937_64& rng, double scale) {
 }
 
 void ParameterStore::zero_grads() { std::memset(grads_.get(), 0, size_t(capacity_) * dtype_size(dtype_)); }
+
+std::vector<std::string> ParameterStore::nonfinite(bool gradients) {
+  auto finite = [](const auto* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(x[i])) return false;
+    return true;
+  };
+  std::vector<std::string> bad;
+  for (const Entry& e : entries_) {
+    TensorRef t = gradients ? grad(e.name) : value(e.name);
+    if (!(dtype_ == DType::F64 ? finite(t.ptr<double>(), t.numel()) : finite(t.ptr<float>(), t.numel())))
+      bad.push_back(e.name);
+  }
+  return bad;
+}
 
 }  // namespace loom

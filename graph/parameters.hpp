@@ -47,6 +47,10 @@ class ParameterStore {
   void fill_uniform(std::mt19937_64& rng, double scale);
   void zero_grads();
 
+  // Names of the parameters whose values (or gradients) hold a NaN or an
+  // infinity, in declaration order.
+  std::vector<std::string> nonfinite(bool gradients = false);
+
  private:
   DType dtype_;
   std::vector<Entry> entries_;

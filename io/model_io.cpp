@@ -1,8 +1,71 @@
 #include "io/model_io.hpp"
 
+#include <set>
+
 #include "io/checkpoint.hpp"
 
 namespace loom::models {
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw CheckpointError("checkpoint file '" + path + "': " + what);
+}
+
+std::string config_summary(const Seq2SeqConfig& c) {
+  return "src_vocab=" + std::to_string(c.src_vocab) + ", tgt_vocab=" + std::to_string(c.tgt_vocab) +
+         ", embed=" + std::to_string(c.embed) + ", hidden=" + std::to_string(c.hidden) +
+         ", layers=" + std::to_string(c.layers) + ", attention=" + c.attention;
+}
+
+// Each size in loom.config is read off one tensor first, so that a
+// contradiction names the key and that tensor; then the whole layout the
+// config implies is compared with the file. Sizes that agree with the file's
+// tensors are bounded by the file's own (validated) size, so building the
+// model afterwards cannot allocate far more than the file holds.
+void check_config_against_file(const Seq2SeqConfig& c, const SafetensorsHeader& header) {
+  const std::string& path = header.path;
+  std::map<std::string, Shape> file_shapes;
+  for (const SafetensorsEntry& e : header.entries) file_shapes.emplace(e.name, Shape(std::span(e.shape)));
+  auto says = [](const char* key, int64_t value) {
+    return std::string("loom.config says ") + key + "=" + std::to_string(value) + " but ";
+  };
+  auto check_dim = [&](const char* key, int64_t value, const std::string& tensor, int axis) {
+    auto it = file_shapes.find(tensor);
+    if (it == file_shapes.end()) fail(path, says(key, value) + "the file has no tensor " + tensor);
+    if (it->second.rank() != 2) fail(path, tensor + " is " + it->second.str() + "; a matrix was expected");
+    if (it->second[axis] != value) fail(path, says(key, value) + tensor + " is " + it->second.str());
+  };
+  check_dim("src_vocab", c.src_vocab, "src_embedding.weight", 0);
+  check_dim("embed", c.embed, "src_embedding.weight", 1);
+  check_dim("tgt_vocab", c.tgt_vocab, "tgt_embedding.weight", 0);
+  check_dim("hidden", c.hidden, "encoder.weight_hh_l0", 1);
+  int64_t layers = 0;
+  while (file_shapes.count("encoder.weight_hh_l" + std::to_string(layers))) ++layers;
+  if (c.layers > layers)
+    fail(path, says("layers", c.layers) + "the file has no tensor encoder.weight_hh_l" + std::to_string(layers));
+  if (c.layers >= 1 && c.layers < layers)
+    fail(path, says("layers", c.layers) + "the file also holds encoder.weight_hh_l" + std::to_string(c.layers));
+
+  std::vector<std::pair<std::string, Shape>> expected;
+  try {
+    expected = seq2seq_parameter_shapes(c);
+  } catch (const std::invalid_argument& e) {
+    fail(path, e.what());
+  }
+  std::set<std::string> wanted;
+  const std::string config = "loom.config (" + config_summary(c) + ") ";
+  for (const auto& [name, shape] : expected) {
+    wanted.insert(name);
+    auto it = file_shapes.find(name);
+    if (it == file_shapes.end()) fail(path, config + "needs " + name + " " + shape.str() + ", which the file lacks");
+    if (!(it->second == shape))
+      fail(path, config + "needs " + name + " " + shape.str() + " but the file's is " + it->second.str());
+  }
+  for (const auto& [name, shape] : file_shapes)
+    if (!wanted.count(name)) fail(path, config + "has no parameter " + name + " " + shape.str() + ", which the file holds");
+}
+
+}  // namespace
 
 std::map<std::string, std::string> config_to_map(const Seq2SeqConfig& c) {
   auto num = [](double v) {
@@ -37,12 +100,16 @@ Seq2SeqConfig config_from_map(const std::map<std::string, std::string>& v, const
     throw CheckpointError("checkpoint file '" + path + "': loom.config '" + key + "' is not an integer: '" +
                           get(key) + "'");
   };
-  auto real = [&](const char* key) {
+  // A probability: NaN and infinities are refused along with the rest.
+  auto fraction = [&](const char* key) {
+    double x = 0;
     try {
-      return std::stod(get(key));
+      x = std::stod(get(key));
     } catch (const std::logic_error&) {
-      throw CheckpointError("checkpoint file '" + path + "': loom.config '" + key + "' is not a number");
+      fail(path, std::string("loom.config '") + key + "' is not a number: '" + get(key) + "'");
     }
+    if (!(x >= 0.0 && x < 1.0)) fail(path, std::string("loom.config '") + key + "' must be in [0, 1), got " + get(key));
+    return x;
   };
   Seq2SeqConfig c;
   c.src_vocab = integer("src_vocab");
@@ -51,8 +118,8 @@ Seq2SeqConfig config_from_map(const std::map<std::string, std::string>& v, const
   c.hidden = integer("hidden");
   c.layers = integer("layers");
   c.attention = get("attention");
-  c.dropout = real("dropout");
-  c.label_smoothing = real("label_smoothing");
+  c.dropout = fraction("dropout");
+  c.label_smoothing = fraction("label_smoothing");
   c.seed = uint64_t(integer("seed"));
   return c;
 }
@@ -66,23 +133,34 @@ void save_model(const std::string& path, Seq2Seq& model, const text::Vocabulary&
   save_checkpoint(path, model.params(), info);
 }
 
-LoadedModel load_model(const std::string& path) {
+Seq2SeqConfig read_model_config(const std::string& path) {
+  return config_from_map(config_from_json(read_checkpoint_info(path).config_json), path);
+}
+
+LoadedModel load_model(const std::string& path, const LoadModelOptions& options) {
+  const SafetensorsHeader header = read_safetensors_header(path);
   CheckpointInfo info = read_checkpoint_info(path);
   Seq2SeqConfig config = config_from_map(config_from_json(info.config_json), path);
+  check_config_against_file(config, header);
   LoadedModel out;
   out.source_vocab = vocabulary_from_tokens(info.source_vocab);
   out.target_vocab = vocabulary_from_tokens(info.target_vocab);
   if (out.source_vocab.size() != config.src_vocab || out.target_vocab.size() != config.tgt_vocab)
-    throw CheckpointError("checkpoint file '" + path + "': vocabularies have " +
-                          std::to_string(out.source_vocab.size()) + " and " + std::to_string(out.target_vocab.size()) +
-                          " tokens but the config says " + std::to_string(config.src_vocab) + " and " +
-                          std::to_string(config.tgt_vocab));
+    fail(path, "vocabularies have " + std::to_string(out.source_vocab.size()) + " and " +
+                   std::to_string(out.target_vocab.size()) + " tokens but the config says " +
+                   std::to_string(config.src_vocab) + " and " + std::to_string(config.tgt_vocab));
   try {
     out.model = std::make_unique<Seq2Seq>(config);
   } catch (const std::invalid_argument& e) {
-    throw CheckpointError("checkpoint file '" + path + "': " + e.what());
+    fail(path, e.what());
   }
   load_checkpoint(path, out.model->params());
+  out.nonfinite_parameters = out.model->params().nonfinite();
+  if (!out.nonfinite_parameters.empty() && !options.allow_nonfinite)
+    fail(path, "parameter " + out.nonfinite_parameters.front() + " holds NaN or infinity (" +
+                   std::to_string(out.nonfinite_parameters.size()) + " tensor(s) in all: " +
+                   join_names(out.nonfinite_parameters) + "); it cannot translate or be evaluated. "
+                   "Load it anyway with --allow-nonfinite (LoadModelOptions::allow_nonfinite)");
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "models/seq2seq.hpp"
 #include "text/vocabulary.hpp"
@@ -18,12 +19,28 @@ Seq2SeqConfig config_from_map(const std::map<std::string, std::string>& values, 
 struct LoadedModel {
   std::unique_ptr<Seq2Seq> model;
   text::Vocabulary source_vocab, target_vocab;
+  // Parameters holding a NaN or an infinity (only with allow_nonfinite), for
+  // the caller's warning.
+  std::vector<std::string> nonfinite_parameters;
 };
+
+struct LoadModelOptions {
+  // Load a model whose weights hold NaN or infinity instead of refusing it
+  // (to inspect a diverged run); LoadedModel names the tensors.
+  bool allow_nonfinite = false;
+};
+
+// loom.config of a model checkpoint, read from its header alone.
+Seq2SeqConfig read_model_config(const std::string& path);
 
 void save_model(const std::string& path, Seq2Seq& model, const text::Vocabulary& source_vocab,
                 const text::Vocabulary& target_vocab);
 // Builds the model its metadata describes and loads its weights strictly.
-// The vocabulary sizes must equal the embedding tables' rows.
-LoadedModel load_model(const std::string& path);
+// Before anything is allocated, every size in loom.config is checked against
+// the tensor shapes the file declares (a contradiction names the key and the
+// tensor), and dropout and label_smoothing must be in [0, 1). The vocabulary
+// sizes must equal the embedding tables' rows. Weights holding NaN or
+// infinity are refused, naming the tensor, unless options allow them.
+LoadedModel load_model(const std::string& path, const LoadModelOptions& options = {});
 
 }  // namespace loom::models

@@ -169,6 +169,17 @@ void write_atomically(const std::string& path, const std::vector<std::span<const
   sync_directory(dir, path);
 }
 
+}  // namespace
+
+void rename_durably(const std::string& from, const std::string& to) {
+  const fs::path parent = fs::path(to).parent_path();
+  at_stage("commit");
+  if (::rename(from.c_str(), to.c_str()) != 0) fail(to, "cannot rename '" + from + "' over it: " + errno_text());
+  sync_directory(parent.empty() ? "." : parent.string(), to);
+}
+
+namespace {
+
 // ---- header parsing ----
 
 // Parses JSON, noting the first key that repeats inside one object (nlohmann

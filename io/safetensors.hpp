@@ -67,8 +67,12 @@ SafetensorsHeader read_safetensors_header(const std::string& path);
 // Reads and validates the whole file.
 SafetensorsFile load_safetensors(const std::string& path);
 
+// rename(from, to) followed by an fsync of to's directory, so the rename
+// survives a crash; throws CheckpointError naming `to`.
+void rename_durably(const std::string& from, const std::string& to);
+
 // Test hook: called at each stage of an atomic write ("open", "write",
-// "fsync", "rename"); a hook that throws simulates a failure there. Pass an
+// "fsync", "rename") and before rename_durably ("commit"); a hook that throws simulates a failure there. Pass an
 // empty function to remove it.
 void set_atomic_write_hook_for_testing(std::function<void(std::string_view stage)> hook);
 

@@ -1,4 +1,4 @@
-// The training-state sidecar "<checkpoint>.train" (docs/CHECKPOINTS.md): the
+// The training-state sidecar "<checkpoint>.<model hash>.train" (docs/CHECKPOINTS.md): the
 // optimiser buffers, data position, random state and schedule state that let
 // a resumed run replay the uninterrupted one step for step.
 #include "io/training_state.hpp"
@@ -6,8 +6,10 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
+#include <unistd.h>
 
 #include "io/parameter_io.hpp"
 #include "io/safetensors.hpp"
@@ -22,20 +24,6 @@ namespace {
 constexpr const char* kTrainPrefix = "loom.train.";
 constexpr const char* kTrainVersion = "1";
 constexpr const char* kOptimizerPrefix = "optimizer.";
-
-// FNV-1a over the file's bytes: enough to tell two saves apart.
-std::string file_hash(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CheckpointError("model file '" + path + "' cannot be opened; save the model before its training state");
-  uint64_t h = 1469598103934665603ull;
-  std::vector<char> chunk(1 << 20);
-  while (in.read(chunk.data(), std::streamsize(chunk.size())) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) h = (h ^ uint8_t(chunk[size_t(i)])) * 1099511628211ull;
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
-}
 
 template <class T>
 std::string number_text(T v) {
@@ -58,13 +46,56 @@ T parse_number(const std::map<std::string, std::string>& metadata, const std::st
 
 }  // namespace
 
-std::string training_state_path(const std::string& checkpoint_path) { return checkpoint_path + ".train"; }
+// FNV-1a over the file's bytes: enough to tell two saves apart.
+std::string model_file_hash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CheckpointError("model file '" + path + "' cannot be opened; save the model before its training state");
+  uint64_t h = 1469598103934665603ull;
+  std::vector<char> chunk(1 << 20);
+  while (in.read(chunk.data(), std::streamsize(chunk.size())) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) h = (h ^ uint8_t(chunk[size_t(i)])) * 1099511628211ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
 
-void save_training_state(const std::string& checkpoint_path, const TrainingState& s) {
+std::string training_state_path(const std::string& checkpoint_path, const std::string& model_hash) {
+  return checkpoint_path + "." + model_hash + ".train";
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kFirstFormatSuffix = ".train";  // "<checkpoint>.train", before hashes named sidecars
+
+// Every "<checkpoint>.<16 hex>.train" beside the checkpoint.
+std::vector<std::string> hashed_sidecars(const std::string& checkpoint_path) {
+  const fs::path checkpoint(checkpoint_path);
+  const fs::path dir = checkpoint.parent_path().empty() ? fs::path(".") : checkpoint.parent_path();
+  const std::string prefix = checkpoint.filename().string() + ".";
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() == prefix.size() + 16 + 6 && name.starts_with(prefix) && name.ends_with(".train"))
+      found.push_back((checkpoint.parent_path() / name).string());
+  }
+  return found;
+}
+
+void remove_other_sidecars(const std::string& checkpoint_path, const std::string& keep) {
+  for (const std::string& old : hashed_sidecars(checkpoint_path))
+    if (old != keep) ::unlink(old.c_str());
+  ::unlink((checkpoint_path + kFirstFormatSuffix).c_str());
+}
+
+void write_state(const std::string& sidecar, const std::string& model_hash, const TrainingState& s) {
   std::map<std::string, std::string> m;
   const std::string p = kTrainPrefix;
   m[p + "format_version"] = kTrainVersion;
-  m[p + "model_hash"] = file_hash(checkpoint_path);
+  m[p + "model_hash"] = model_hash;
   m[p + "optimizer_steps"] = number_text(s.optimizer_steps);
   m[p + "global_step"] = number_text(s.global_step);
   m[p + "epoch"] = number_text(s.epoch);
@@ -77,18 +108,72 @@ void save_training_state(const std::string& checkpoint_path, const TrainingState
   for (const auto& [key, value] : s.extra) m[p + "extra." + key] = value;
   std::vector<NamedTensor> tensors;
   for (const auto& [name, tensor] : s.optimizer_buffers) tensors.push_back({kOptimizerPrefix + name, tensor.ref()});
-  save_safetensors(training_state_path(checkpoint_path), tensors, m);
+  save_safetensors(sidecar, tensors, m);
+}
+
+// The checkpoints beside `checkpoint_path` whose sidecar matches them: what
+// to resume from instead of a model file without one.
+std::string complete_neighbours(const std::string& checkpoint_path) {
+  const fs::path checkpoint(checkpoint_path);
+  const fs::path dir = checkpoint.parent_path().empty() ? fs::path(".") : checkpoint.parent_path();
+  std::string names;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string path = (checkpoint.parent_path() / e.path().filename()).string();
+    if (path == checkpoint_path || e.path().extension() != ".safetensors") continue;
+    if (!find_training_state(path).empty()) names += (names.empty() ? "" : ", ") + path;
+  }
+  return names.empty() ? "no other checkpoint here has its training state"
+                       : "checkpoints here with their training state: " + names;
+}
+
+}  // namespace
+
+std::string find_training_state(const std::string& checkpoint_path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(checkpoint_path, ec)) return "";
+  const std::string hashed = training_state_path(checkpoint_path, model_file_hash(checkpoint_path));
+  if (fs::exists(hashed, ec)) return hashed;
+  const std::string first_format = checkpoint_path + kFirstFormatSuffix;
+  return fs::exists(first_format, ec) ? first_format : "";
+}
+
+void save_training_state(const std::string& checkpoint_path, const TrainingState& s) {
+  const std::string hash = model_file_hash(checkpoint_path);
+  const std::string sidecar = training_state_path(checkpoint_path, hash);
+  write_state(sidecar, hash, s);
+  remove_other_sidecars(checkpoint_path, sidecar);
+}
+
+void save_checkpoint_with_state(const std::string& checkpoint_path,
+                                const std::function<void(const std::string& path)>& write_model,
+                                const TrainingState& state) {
+  // ".tmp." in the name: a run that finds it at start knows it was left over.
+  const std::string staged = checkpoint_path + ".tmp.staged";
+  write_model(staged);
+  const std::string hash = model_file_hash(staged);
+  const std::string sidecar = training_state_path(checkpoint_path, hash);
+  write_state(sidecar, hash, state);
+  rename_durably(staged, checkpoint_path);
+  remove_other_sidecars(checkpoint_path, sidecar);
 }
 
 TrainingState load_training_state(const std::string& checkpoint_path) {
-  const std::string path = training_state_path(checkpoint_path);
+  const std::string path = find_training_state(checkpoint_path);
+  if (path.empty()) {
+    std::error_code ec;
+    if (!fs::is_regular_file(checkpoint_path, ec)) fail(checkpoint_path, "does not exist, so it cannot be resumed");
+    fail(checkpoint_path, "has no training state beside it (no " +
+                              training_state_path(checkpoint_path, model_file_hash(checkpoint_path)) +
+                              "): it translates but cannot be resumed; " + complete_neighbours(checkpoint_path));
+  }
   SafetensorsFile file = load_safetensors(path);
   const auto& m = file.metadata;
   auto version = m.find(kTrainPrefix + std::string("format_version"));
   if (version == m.end() || version->second != kTrainVersion)
     fail(path, std::string("is not a Loom training-state file of version ") + kTrainVersion);
   auto hash = m.find(kTrainPrefix + std::string("model_hash"));
-  if (hash == m.end() || hash->second != file_hash(checkpoint_path))
+  if (hash == m.end() || hash->second != model_file_hash(checkpoint_path))
     fail(path, "was written for another version of the model file '" + checkpoint_path +
                    "' (an interrupted save?); resume from a matching pair");
   TrainingState s;

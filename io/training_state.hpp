@@ -1,8 +1,11 @@
 // Training state, saved beside a model checkpoint as the sidecar
-// "<checkpoint>.train" (a safetensors file), so that a resumed run continues
-// with the very same optimiser state, data position and random draws.
+// "<checkpoint>.<model hash>.train" (a safetensors file), so that a resumed
+// run continues with the very same optimiser state, data position and random
+// draws. The hash in the name ties a sidecar to one version of the model
+// file, which lets the pair be replaced as one unit (save_checkpoint_with_state).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -30,14 +33,27 @@ struct TrainingState {
   std::map<std::string, std::string> extra;  // the caller's own keys
 };
 
-std::string training_state_path(const std::string& checkpoint_path);  // checkpoint_path + ".train"
+// FNV-1a 64 of a file's bytes, as 16 hex digits.
+std::string model_file_hash(const std::string& path);
+// "<checkpoint>.<model_hash>.train".
+std::string training_state_path(const std::string& checkpoint_path, const std::string& model_hash);
+// The sidecar of the model file now at checkpoint_path, or "" when it has
+// none; a first-format sidecar "<checkpoint>.train" counts.
+std::string find_training_state(const std::string& checkpoint_path);
 
-// Writes the sidecar atomically, recording a hash of the model file at
-// checkpoint_path (save the model first) so that a sidecar left over from an
-// interrupted save is detected on load.
+// Writes the sidecar of the model file at checkpoint_path (save the model
+// first) atomically, then removes that checkpoint's other sidecars.
 void save_training_state(const std::string& checkpoint_path, const TrainingState& state);
-// Throws CheckpointError if the sidecar is missing, malformed, or belongs to a
-// different model file.
+// Saves a model and its training state as one unit: write_model writes the
+// model to a staging file, the sidecar is written under that file's hash, the
+// staging file is renamed over checkpoint_path, and then the previous
+// sidecar is removed. Killed at any instant, the folder holds a model file
+// whose own sidecar is beside it (the old pair or the new one).
+void save_checkpoint_with_state(const std::string& checkpoint_path,
+                                const std::function<void(const std::string& path)>& write_model,
+                                const TrainingState& state);
+// Throws CheckpointError if the sidecar is missing (naming the complete
+// checkpoints beside it), malformed, or belongs to a different model file.
 TrainingState load_training_state(const std::string& checkpoint_path);
 
 // Copies the optimizer's flat buffers into per-parameter tensors, and back

@@ -88,68 +88,91 @@ struct Seq2Seq::EvalEntry {
   Tensor source_mask, target_lengths;
 };
 
-Seq2Seq::Seq2Seq(Seq2SeqConfig config)
-    : config_(std::move(config)),
-      params_(config_.dtype),
-      train_plans_(std::make_unique<BasicPlanCache<TrainEntry>>()),
-      eval_plans_(std::make_unique<BasicPlanCache<EvalEntry>>()) {
-  const Seq2SeqConfig& c = config_;
+namespace {
+
+// NaN fails every comparison, so the ranges are written to fail for it.
+void check_config(const Seq2SeqConfig& c) {
   if (c.src_vocab <= text::Vocabulary::kReserved || c.tgt_vocab <= text::Vocabulary::kReserved)
     throw std::invalid_argument("Seq2SeqConfig: src_vocab and tgt_vocab must exceed the 4 reserved ids, got " +
                                 std::to_string(c.src_vocab) + " and " + std::to_string(c.tgt_vocab));
   if (c.embed <= 0 || c.hidden <= 0 || c.layers <= 0)
     throw std::invalid_argument("Seq2SeqConfig: embed, hidden and layers must be positive");
-  if (c.dropout < 0.0 || c.dropout >= 1.0) throw std::invalid_argument("Seq2SeqConfig: dropout must be in [0, 1)");
-  if (c.label_smoothing < 0.0 || c.label_smoothing >= 1.0)
+  if (!(c.dropout >= 0.0 && c.dropout < 1.0)) throw std::invalid_argument("Seq2SeqConfig: dropout must be in [0, 1)");
+  if (!(c.label_smoothing >= 0.0 && c.label_smoothing < 1.0))
     throw std::invalid_argument("Seq2SeqConfig: label_smoothing must be in [0, 1)");
   if (c.dtype == DType::I32) throw std::invalid_argument("Seq2SeqConfig: dtype must be f32 or f64");
-  attention_ = make_attention(c.attention);
-  key_.reserve(64);
-  declare_parameters();
 }
 
-Seq2Seq::~Seq2Seq() = default;
+struct AttentionParameters {
+  std::vector<std::pair<std::string, Shape>> shapes;
+  bool has_context = true;
+};
 
 // Builds the attention layer once on a 1x1x1 scratch graph, recording the
-// parameters it asks for (and whether it yields a context).
-std::vector<std::pair<std::string, Shape>> Seq2Seq::discover_attention_parameters() {
-  const int64_t H = config_.hidden;
+// parameters it asks for (and whether it yields a context). Graph inputs
+// hold shapes only, so nothing of size H x H is allocated.
+AttentionParameters discover_attention_parameters(const Attention& attention, int64_t H, DType dtype) {
   Graph g;
-  std::vector<std::pair<std::string, Shape>> found;
+  AttentionParameters found;
   std::map<std::string, Var> made;
   ParameterSource record = [&](const std::string& name, const Shape& shape) {
     if (name.rfind("attention.", 0) != 0)
-      throw std::invalid_argument("attention '" + attention_->name() + "' asked for parameter '" + name +
+      throw std::invalid_argument("attention '" + attention.name() + "' asked for parameter '" + name +
                                   "'; attention parameters must be named \"attention.*\"");
     auto it = made.find(name);
     if (it != made.end()) return it->second;
-    found.emplace_back(name, shape);
-    return made.emplace(name, input(g, name, {config_.dtype, shape})).first->second;
+    found.shapes.emplace_back(name, shape);
+    return made.emplace(name, input(g, name, {dtype, shape})).first->second;
   };
-  Var d = input(g, "d", {config_.dtype, {1, 1, H}}), e = input(g, "e", {config_.dtype, {1, 1, H}});
-  Var mask = input(g, "mask", {config_.dtype, {1, 1, 1}});
-  AttentionOutput out = attention_->build(g, {d, e, mask, H, record});
-  has_context_ = out.context.graph != nullptr;
+  Var d = input(g, "d", {dtype, {1, 1, H}}), e = input(g, "e", {dtype, {1, 1, H}});
+  Var mask = input(g, "mask", {dtype, {1, 1, 1}});
+  AttentionOutput out = attention.build(g, {d, e, mask, H, record});
+  found.has_context = out.context.graph != nullptr;
   return found;
 }
 
-void Seq2Seq::declare_parameters() {
-  const int64_t E = config_.embed, H = config_.hidden, G = 4 * H;
-  params_.declare("src_embedding.weight", {config_.src_vocab, E});
-  params_.declare("tgt_embedding.weight", {config_.tgt_vocab, E});
+std::vector<std::pair<std::string, Shape>> parameter_layout(const Seq2SeqConfig& c, const AttentionParameters& a) {
+  const int64_t E = c.embed, H = c.hidden, G = 4 * H;
+  std::vector<std::pair<std::string, Shape>> out;
+  out.emplace_back("src_embedding.weight", Shape{c.src_vocab, E});
+  out.emplace_back("tgt_embedding.weight", Shape{c.tgt_vocab, E});
   for (const char* side : {"encoder", "decoder"}) {
-    for (int64_t k = 0; k < config_.layers; ++k) {
+    for (int64_t k = 0; k < c.layers; ++k) {
       std::string l = std::to_string(k), s = side;
-      params_.declare(s + ".weight_ih_l" + l, {G, k == 0 ? E : H});
-      params_.declare(s + ".weight_hh_l" + l, {G, H});
-      params_.declare(s + ".bias_ih_l" + l, {G});
-      params_.declare(s + ".bias_hh_l" + l, {G});
+      out.emplace_back(s + ".weight_ih_l" + l, Shape{G, k == 0 ? E : H});
+      out.emplace_back(s + ".weight_hh_l" + l, Shape{G, H});
+      out.emplace_back(s + ".bias_ih_l" + l, Shape{G});
+      out.emplace_back(s + ".bias_hh_l" + l, Shape{G});
     }
   }
-  for (auto& [name, shape] : discover_attention_parameters()) params_.declare(name, shape);
-  params_.declare("out.weight", {config_.tgt_vocab, has_context_ ? 2 * H : H});
-  params_.declare("out.bias", {config_.tgt_vocab});
+  out.insert(out.end(), a.shapes.begin(), a.shapes.end());
+  out.emplace_back("out.weight", Shape{c.tgt_vocab, a.has_context ? 2 * H : H});
+  out.emplace_back("out.bias", Shape{c.tgt_vocab});
+  return out;
 }
+
+}  // namespace
+
+std::vector<std::pair<std::string, Shape>> seq2seq_parameter_shapes(const Seq2SeqConfig& config) {
+  check_config(config);
+  std::unique_ptr<Attention> attention = make_attention(config.attention);
+  return parameter_layout(config, discover_attention_parameters(*attention, config.hidden, config.dtype));
+}
+
+Seq2Seq::Seq2Seq(Seq2SeqConfig config)
+    : config_(std::move(config)),
+      params_(config_.dtype),
+      train_plans_(std::make_unique<BasicPlanCache<TrainEntry>>()),
+      eval_plans_(std::make_unique<BasicPlanCache<EvalEntry>>()) {
+  check_config(config_);
+  attention_ = make_attention(config_.attention);
+  key_.reserve(64);
+  const AttentionParameters attention = discover_attention_parameters(*attention_, config_.hidden, config_.dtype);
+  has_context_ = attention.has_context;
+  for (auto& [name, shape] : parameter_layout(config_, attention)) params_.declare(name, shape);
+}
+
+Seq2Seq::~Seq2Seq() = default;
 
 void Seq2Seq::init_parameters(uint64_t seed) {
   std::mt19937_64 rng(seed);

@@ -78,6 +78,12 @@ struct EvalResult {
   EvalResult& operator+=(const EvalResult& o);
 };
 
+// The parameters a Seq2Seq with this config declares (docs/MODEL.md names and
+// shapes, in declaration order), worked out without allocating any, so a
+// checkpoint's config can be checked against its file first. Throws
+// std::invalid_argument as the constructor does.
+std::vector<std::pair<std::string, Shape>> seq2seq_parameter_shapes(const Seq2SeqConfig& config);
+
 class Seq2Seq {
  public:
   // Declares every parameter (zero-filled); throws std::invalid_argument for
@@ -150,8 +156,6 @@ class Seq2Seq {
  private:
   struct TrainEntry;
   struct EvalEntry;
-  void declare_parameters();
-  std::vector<std::pair<std::string, Shape>> discover_attention_parameters();
   std::unique_ptr<TrainEntry> make_train_entry(int64_t B, int64_t S, int64_t T);
   std::unique_ptr<EvalEntry> make_eval_entry(int64_t B, int64_t S, int64_t T);
   EvalEntry& eval_entry(const text::Batch& batch);

@@ -179,7 +179,7 @@ TEST(TrainingStateSidecar, RoundTripResumesBitwise) {
   state.extra = {{"data", "train.tsv"}};
   save_checkpoint(p, params, {});
   save_training_state(p, state);
-  EXPECT_EQ(dir.listing(), (std::vector<std::string>{"m", "m.train"}));
+  EXPECT_EQ(dir.listing(), (std::vector<std::string>{"m", "m." + model_file_hash(p) + ".train"}));
 
   ParameterStore resumed(DType::F32);
   for (const auto& e : params.entries()) resumed.declare(e.name, e.shape);
@@ -227,8 +227,63 @@ TEST(TrainingStateSidecar, MismatchesAreDetected) {
   }
   params.value("enc.b").ptr<float>()[0] += 1.0f;  // a newer model without its sidecar
   save_checkpoint(p, params, {});
-  expect_error([&] { load_training_state(p); }, p + ".train", "another version of the model file");
-  expect_error([&] { load_training_state(dir.file("none")); }, dir.file("none.train"), "does not exist");
+  expect_error([&] { load_training_state(p); }, p, "has no training state beside it");
+  expect_error([&] { load_training_state(dir.file("none")); }, dir.file("none"), "does not exist");
+  // A sidecar of the first format ("<checkpoint>.train") is read, and checked against the model.
+  const std::string first_format = p + ".train";
+  params.value("enc.b").ptr<float>()[0] += 1.0f;  // another model's sidecar, renamed as p's
+  save_checkpoint(dir.file("other"), params, {});
+  save_training_state(dir.file("other"), state);
+  std::filesystem::rename(training_state_path(dir.file("other"), model_file_hash(dir.file("other"))), first_format);
+  expect_error([&] { load_training_state(p); }, first_format, "another version of the model file");
+}
+
+// A save killed at each step of save_checkpoint_with_state (simulated by a
+// failing write hook) leaves the previous pair, complete; the save that runs
+// to the end leaves the new pair and only it.
+TEST(TrainingStateSidecar, ModelAndStateCommitAsOneUnit) {
+  TempDir dir;
+  const std::string p = dir.file("last.safetensors");
+  ParameterStore params = small_store();
+  auto write_model = [&](const std::string& path) { save_checkpoint(path, params, {}); };
+  TrainingState state;
+  state.global_step = 1;
+  save_checkpoint_with_state(p, write_model, state);
+  int stages = 0;
+  set_atomic_write_hook_for_testing([&](std::string_view) { ++stages; });
+  params.value("enc.b").ptr<float>()[0] += 1.0f;
+  state.global_step = 2;
+  save_checkpoint_with_state(p, write_model, state);
+  set_atomic_write_hook_for_testing({});
+  ASSERT_GT(stages, 8) << "two atomic writes and the commit";
+  for (int kill_at = 0; kill_at < stages; ++kill_at) {
+    params.value("enc.b").ptr<float>()[0] += 1.0f;
+    const int64_t before = load_training_state(p).global_step;
+    state.global_step = before + 1;
+    int stage = 0;
+    set_atomic_write_hook_for_testing([&](std::string_view where) {
+      if (stage++ == kill_at) throw std::runtime_error("killed at " + std::string(where));
+    });
+    EXPECT_THROW(save_checkpoint_with_state(p, write_model, state), std::runtime_error);
+    set_atomic_write_hook_for_testing({});
+    EXPECT_EQ(load_training_state(p).global_step, before) << "killed at stage " << kill_at;
+  }
+  state.global_step = 100;
+  save_checkpoint_with_state(p, write_model, state);
+  EXPECT_EQ(load_training_state(p).global_step, 100);
+  size_t sidecars = 0;
+  for (const std::string& name : dir.listing()) sidecars += name.ends_with(".train");
+  EXPECT_EQ(sidecars, 1u) << "the previous sidecar is removed once the new model is in place";
+}
+
+TEST(TrainingStateSidecar, AModelWithoutItsStateNamesTheCheckpointsThatHaveOne) {
+  TempDir dir;
+  ParameterStore params = small_store();
+  auto write_model = [&](const std::string& path) { save_checkpoint(path, params, {}); };
+  save_checkpoint_with_state(dir.file("best.safetensors"), write_model, {});
+  save_checkpoint(dir.file("last.safetensors"), params, {});  // a model whose state was never written
+  expect_error([&] { load_training_state(dir.file("last.safetensors")); }, dir.file("last.safetensors"),
+               "checkpoints here with their training state: " + dir.file("best.safetensors"));
 }
 
 // ---- PyTorch interchange ----

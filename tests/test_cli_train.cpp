@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "io/training_state.hpp"
 #include "tests/support/run_loom.hpp"
 
 namespace {
@@ -35,8 +36,10 @@ TEST(CliTrain, ToyRunWritesItsFilesAndResumes) {
   EXPECT_EQ(second.status, 0) << second.all;
   EXPECT_NE(second.err.find("resuming"), std::string::npos) << second.err;
   EXPECT_NE(second.err.find("epoch 2  valid loss"), std::string::npos) << second.err;
-  for (const char* f : {"/last.safetensors", "/last.safetensors.train", "/best.safetensors", "/metrics.csv", "/loss.svg"})
+  for (const char* f : {"/last.safetensors", "/best.safetensors", "/metrics.csv", "/loss.svg"})
     EXPECT_TRUE(std::filesystem::exists(out + f)) << f;
+  for (const char* f : {"/last.safetensors", "/best.safetensors"})
+    EXPECT_FALSE(loom::models::find_training_state(out + f).empty()) << f << " has no training state";
 }
 
 // A real signal in the middle of training: the run saves a checkpoint that
@@ -57,7 +60,7 @@ void expect_signal_saves_a_checkpoint(const std::string& signal) {
   log << err.rdbuf();
   EXPECT_EQ(code, 130) << log.str();
   EXPECT_NE(log.str().find("--resume"), std::string::npos) << log.str();
-  EXPECT_TRUE(std::filesystem::exists(out + "/last.safetensors.train"));
+  EXPECT_FALSE(loom::models::find_training_state(out + "/last.safetensors").empty());
   auto resumed = run_loom(kToy + "--epochs 100000 --max-steps 1 --out '" + out + "' --resume '" + out +
                           "/last.safetensors'");
   EXPECT_EQ(resumed.status, 0) << resumed.all;
@@ -65,6 +68,84 @@ void expect_signal_saves_a_checkpoint(const std::string& signal) {
 
 TEST(CliTrain, InterruptSavesACheckpoint) { expect_signal_saves_a_checkpoint("INT"); }
 TEST(CliTrain, TerminateSavesACheckpoint) { expect_signal_saves_a_checkpoint("TERM"); }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Two runs on one folder: the second is refused at once naming the first's
+// pid; after the first is killed with -9 the folder is free again, a new run
+// needs --overwrite, and a killed run's temporaries are removed.
+TEST(CliTrain, OneRunPerOutputFolder) {
+  const char* bin = std::getenv("LOOM_BIN");
+  ASSERT_TRUE(bin && *bin) << "run through ctest";
+  const std::string out = fresh_dir("locked"), logs = fresh_dir("locked_logs");
+  std::filesystem::create_directories(logs);
+  const std::string loom = "'" + std::string(bin) + "' ";
+  // The first run holds the folder until it is killed; the script waits for
+  // its pid in the lock file (not for a time) before starting the second.
+  std::string script = loom + kToy + "--epochs 100000 --out '" + out + "' 2>/dev/null & p=$!; echo $p > '" + logs +
+                       "/pid'; for i in $(seq 1200); do [ -s '" + out + "/.lock' ] && break; sleep 0.1; done; " +
+                       loom + kToy + "--epochs 1 --out '" + out + "' 2>'" + logs + "/err'; echo $? > '" + logs +
+                       "/status'; kill -9 $p; wait $p";
+  std::ofstream(logs + "/race.sh") << script << "\n";
+  std::system(("bash '" + logs + "/race.sh'").c_str());
+  std::string pid = read_file(logs + "/pid");
+  while (!pid.empty() && pid.back() == '\n') pid.pop_back();
+  ASSERT_FALSE(pid.empty());
+  EXPECT_EQ(std::atoi(read_file(logs + "/status").c_str()), 1) << read_file(logs + "/err");
+  EXPECT_NE(read_file(logs + "/err").find("in use by another training run (pid " + pid + ","), std::string::npos)
+      << read_file(logs + "/err");
+
+  // kill -9 released the lock. Leave files of an earlier run and a killed write.
+  std::ofstream(out + "/metrics.csv") << "epoch\n";
+  const std::string stale = out + "/last.safetensors.tmp.99999.0";
+  std::ofstream(stale) << "half a checkpoint";
+  auto refused = run_loom(kToy + "--epochs 1 --max-steps 1 --out '" + out + "'");
+  EXPECT_EQ(refused.status, 2) << refused.all;
+  EXPECT_NE(refused.err.find("already holds an earlier run's"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("metrics.csv"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--overwrite"), std::string::npos) << refused.err;
+  auto replaced = run_loom(kToy + "--epochs 1 --max-steps 1 --overwrite --out '" + out + "'");
+  EXPECT_EQ(replaced.status, 0) << replaced.all;
+  EXPECT_NE(replaced.err.find("removed " + stale + ", a temporary file"), std::string::npos) << replaced.err;
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(out + "/last.safetensors"));
+}
+
+// kill -9 while a run saves a checkpoint every few milliseconds (toy epochs
+// are short): whatever instant it lands on, the newest checkpoint resumes.
+TEST(CliTrain, KillNineLeavesACheckpointThatResumes) {
+  const char* bin = std::getenv("LOOM_BIN");
+  ASSERT_TRUE(bin && *bin) << "run through ctest";
+  const std::string out = fresh_dir("kill9"), logs = fresh_dir("kill9_logs");
+  std::filesystem::create_directories(logs);
+  for (const char* delay : {"0.05", "0.3", "0.7"}) {
+    const std::string run = "'" + std::string(bin) + "' " + kToy + "--epochs 100000 --overwrite --out '" + out + "'";
+    std::ofstream(logs + "/kill.sh") << run << " 2>/dev/null & p=$!; for i in $(seq 1200); do [ -e '" << out
+                                     << "/last.safetensors' ] && break; sleep 0.1; done; sleep " << delay
+                                     << "; kill -9 $p; wait $p\n";
+    std::system(("bash '" + logs + "/kill.sh'").c_str());
+    ASSERT_TRUE(std::filesystem::exists(out + "/last.safetensors")) << "killed after " << delay << " s";
+    auto resumed = run_loom(kToy + "--epochs 100000 --max-steps 1 --out '" + out + "' --resume '" + out +
+                            "/last.safetensors'");
+    EXPECT_EQ(resumed.status, 0) << "killed after " << delay << " s\n" << resumed.all;
+    EXPECT_NE(resumed.err.find("resuming"), std::string::npos) << resumed.err;
+  }
+}
+
+TEST(CliTrain, MaxMemoryRefusesARunThatWouldNotFit) {
+  auto tiny = run_loom(kToy + "--epochs 1 --max-memory 1K --out '" + fresh_dir("memory") + "'");
+  EXPECT_EQ(tiny.status, 1) << tiny.all;
+  EXPECT_NE(tiny.err.find("training would need about "), std::string::npos) << tiny.err;
+  EXPECT_NE(tiny.err.find("more than --max-memory 1.0 KB"), std::string::npos) << tiny.err;
+  auto bad = run_loom(kToy + "--epochs 1 --max-memory 2X --out '" + fresh_dir("memory_bad") + "'");
+  EXPECT_EQ(bad.status, 2) << bad.all;
+  EXPECT_NE(bad.err.find("--max-memory: '2X' is not a memory size"), std::string::npos) << bad.err;
+}
 
 TEST(CliTrain, HelpShowsDefaults) {
   auto r = run_loom("train --help");

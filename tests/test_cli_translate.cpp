@@ -20,6 +20,7 @@
 
 #include "models/decode.hpp"
 #include "io/model_io.hpp"
+#include "io/safetensors.hpp"
 #include "text/corpus.hpp"
 #include "optim/optimizer.hpp"
 #include "tests/support/op_test.hpp"
@@ -230,6 +231,37 @@ TEST(CliTranslate, BadCheckpointExitsOneNamingTheFile) {
     EXPECT_EQ(e.status, 1) << e.err;
     EXPECT_TRUE(contains(e.err, path)) << e.err;
   }
+}
+
+// The trained checkpoint with one NaN in out.weight (so every logit row it
+// touches, and the loss, is NaN).
+std::string checkpoint_with_nan() {
+  const std::string path = trained().file("nan.safetensors");
+  models::SafetensorsFile file = models::load_safetensors(trained().checkpoint);
+  std::vector<models::NamedTensor> tensors;
+  for (auto& [name, tensor] : file.tensors) tensors.push_back({name, tensor.ref()});
+  file.tensors.at("out.weight").ref().ptr<float>()[0] = NAN;
+  models::save_safetensors(path, tensors, file.metadata);
+  return path;
+}
+
+TEST(CliTranslate, NonFiniteWeightsAreRefusedUnlessAllowed) {
+  const std::string path = checkpoint_with_nan();
+  LoomRun e = loom("eval --checkpoint '" + path + "' --data data/toy.tsv");
+  EXPECT_EQ(e.status, 1) << e.err;
+  EXPECT_TRUE(contains(e.err, path) && contains(e.err, "out.weight holds NaN or infinity")) << e.err;
+  EXPECT_FALSE(contains(e.out, "loss:")) << e.out;
+  LoomRun t = loom("translate --checkpoint '" + path + "' hello");
+  EXPECT_EQ(t.status, 1) << t.err;
+  EXPECT_TRUE(contains(t.err, path) && contains(t.err, "out.weight")) << t.err;
+  // Allowed: a warning names the tensor; eval's NaN loss still fails the run.
+  LoomRun allowed = loom("eval --allow-nonfinite --bleu-limit 1 --checkpoint '" + path + "' --data data/toy.tsv");
+  EXPECT_EQ(allowed.status, 1) << allowed.err;
+  EXPECT_TRUE(contains(allowed.err, "warning") && contains(allowed.err, "out.weight")) << allowed.err;
+  EXPECT_TRUE(contains(allowed.err, "is not finite")) << allowed.err;
+  LoomRun translated = loom("translate --allow-nonfinite --checkpoint '" + path + "' hello");
+  EXPECT_EQ(translated.status, 0) << translated.err;
+  EXPECT_TRUE(contains(translated.err, "warning") && contains(translated.err, "out.weight")) << translated.err;
 }
 
 TEST(CliTranslate, BadOptionsExitTwoWithUsage) {

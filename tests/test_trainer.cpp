@@ -3,6 +3,7 @@
 // for bit, dropout included; it writes checkpoints, metrics and the loss
 // curve; early stopping and bad input are reported.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -14,6 +15,8 @@
 #include "io/model_io.hpp"
 #include "io/training_state.hpp"
 #include "text/tokenizer.hpp"
+#include "train/memory_estimate.hpp"
+#include "train/output_folder.hpp"
 #include "train/trainer.hpp"
 
 using namespace loom;
@@ -96,6 +99,7 @@ TEST(Trainer, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
   ASSERT_FALSE(before.empty());
 
   TrainOptions wild = toy_options(good.out_dir);
+  wild.resume = last;  // the same folder: its last checkpoint must survive the failure
   wild.schedule.base_lr = 1e38;  // a few Adam steps of about lr each overflow float
   wild.clip_norm = 0;
   try {
@@ -113,8 +117,8 @@ TEST(Trainer, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
 }
 
 TEST(Trainer, NonFiniteStepsCanBeSkippedButNonFiniteWeightsAreNeverSaved) {
-  // A NaN in the embedding of one source word: the batches holding that word
-  // get a NaN loss and are skipped; the NaN weight itself still keeps the end
+  // A NaN in the embedding of one source word: resuming refuses it unless
+  // told otherwise; then the batches holding that word get a NaN loss and are skipped; the NaN weight itself still keeps the end
   // of the run from writing a checkpoint.
   std::ostringstream log;
   TrainOptions o = toy_options(fresh_dir("skip"));
@@ -136,11 +140,73 @@ TEST(Trainer, NonFiniteStepsCanBeSkippedButNonFiniteWeightsAreNeverSaved) {
   resumed.on_nonfinite = "skip";
   try {
     train(resumed, log);
+    FAIL() << "expected a CheckpointError: the weights are not finite";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find(last), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("src_embedding.weight holds NaN"), std::string::npos) << e.what();
+  }
+  resumed.resume_nonfinite = true;
+  try {
+    train(resumed, log);
     FAIL() << "expected a NonFiniteError at the save";
   } catch (const NonFiniteError& e) {
     EXPECT_NE(std::string(e.what()).find("'src_embedding.weight'"), std::string::npos) << e.what();
   }
   EXPECT_NE(log.str().find("the training loss is nan; update skipped"), std::string::npos) << log.str();
+}
+
+TEST(Trainer, AClaimedOutputFolderIsRefusedNamingTheHolder) {
+  std::ostringstream log;
+  TrainOptions o = toy_options(fresh_dir("claimed"));
+  {
+    OutputFolderClaim held(o.out_dir, false, false, log);
+    try {
+      train(o, log);
+      FAIL() << "expected OutputFolderBusy";
+    } catch (const OutputFolderBusy& e) {
+      EXPECT_NE(std::string(e.what()).find("(pid " + std::to_string(::getpid()) + ","), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(o.out_dir), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/metrics.csv")) << "the refused run wrote nothing";
+  }
+  o.max_steps = 1;
+  EXPECT_NO_THROW(train(o, log)) << "the claim ends with its owner";
+}
+
+TEST(Trainer, ANewRunReplacesAnEarlierRunOnlyWhenAskedTo) {
+  std::ostringstream log;
+  TrainOptions o = toy_options(fresh_dir("earlier"));
+  o.max_steps = 1;
+  train(o, log);
+  EXPECT_THROW(train(o, log), OutputFolderNotEmpty);
+  std::filesystem::remove(o.out_dir + "/best.safetensors");
+  const std::string stale = o.out_dir + "/metrics.csv.tmp.99999";
+  std::ofstream(stale) << "a row";
+  o.overwrite = true;
+  std::ostringstream second;
+  train(o, second);
+  EXPECT_NE(second.str().find("--overwrite: removed last.safetensors, metrics.csv, loss.svg, last.safetensors."),
+            std::string::npos) << second.str();
+  EXPECT_NE(second.str().find("removed " + stale), std::string::npos) << second.str();
+  EXPECT_FALSE(std::filesystem::exists(stale));
+}
+
+TEST(Trainer, ARunThatWouldNotFitIsRefusedBeforeItAllocates) {
+  std::ostringstream log;
+  TrainOptions o = toy_options(fresh_dir("memory"));
+  o.max_memory = 4096;
+  try {
+    train(o, log);
+    FAIL() << "expected InsufficientMemory";
+  } catch (const InsufficientMemory& e) {
+    EXPECT_NE(std::string(e.what()).find("more than --max-memory 4.0 KB"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("training would need about "), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/metrics.csv"));
+  o.max_memory = 1ull << 30;
+  o.max_steps = 1;
+  train(o, log);
+  EXPECT_NE(log.str().find("memory: about "), std::string::npos) << log.str();
 }
 
 TEST(Trainer, StopFlagCheckpointsAndResumeContinues) {
@@ -151,7 +217,7 @@ TEST(Trainer, StopFlagCheckpointsAndResumeContinues) {
   EXPECT_TRUE(r.interrupted);
   EXPECT_TRUE(r.step_losses.empty());
   EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/last.safetensors"));
-  EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/last.safetensors.train"));
+  EXPECT_FALSE(find_training_state(o.out_dir + "/last.safetensors").empty());
   EXPECT_NE(log.str().find("--resume"), std::string::npos) << log.str();
 }
 

@@ -7,7 +7,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "io/model_io.hpp"
 #include "text/tokenizer.hpp"
 #include "tools/commands.hpp"
+#include "tools/model_loading.hpp"
 #include "tools/option_checks.hpp"
 
 namespace loom::cli {
@@ -32,6 +35,7 @@ struct EvalOptions {
   int64_t beam = 1;
   int64_t bleu_limit = 0;  // 0: every pair
   int threads = 0;
+  bool allow_nonfinite = false;
 };
 
 std::string description() {
@@ -39,7 +43,8 @@ std::string description() {
          "teacher-forced loss (nats per target token), perplexity and token accuracy over\n"
          "every target token and <eos>, then corpus BLEU-4 (0-100, unsmoothed) of the\n"
          "decoded sources against the targets. Exit status 1 on an unreadable checkpoint\n"
-         "or data file.";
+         "or data file, on weights holding NaN or infinity (unless --allow-nonfinite),\n"
+         "and on a loss that is not finite.";
 }
 
 std::string fixed(double value, int digits) {
@@ -113,6 +118,7 @@ int run_eval(const Args& args) {
       ("threads", po::value<int>(&o.threads)->value_name("N")->default_value(o.threads)
            ->notifier(in_range("threads", 0, kMaxThreads)),
        "OpenMP threads; 0 keeps OpenMP's default (OMP_NUM_THREADS or all cores)");
+  add_allow_nonfinite_option(opts, o.allow_nonfinite);
   po::variables_map vm;
   const std::string text = description();
   if (!parse_command_line(args, kCommand, text, opts, vm)) return kExitUsage;
@@ -129,17 +135,9 @@ int run_eval(const Args& args) {
   }
   if (o.threads > 0) omp_set_num_threads(o.threads);
 
-  models::LoadedModel loaded;
-  try {
-    loaded = models::load_model(o.checkpoint);
-  } catch (const std::exception& e) {
-    // Checkpoint errors name the file already; anything else gets it here.
-    std::string why = e.what();
-    if (why.find(o.checkpoint) == std::string::npos)
-      why = "cannot load checkpoint '" + o.checkpoint + "': " + why;
-    std::cerr << "loom " << kCommand << ": " << why << "\n";
-    return kExitFailure;
-  }
+  std::optional<models::LoadedModel> model = load_model_or_report(kCommand, o.checkpoint, o.allow_nonfinite);
+  if (!model) return kExitFailure;
+  models::LoadedModel& loaded = *model;
   text::TokenizedCorpus corpus;
   try {
     corpus = text::tokenize_pairs(text::read_tsv(o.data));  // errors name file:line
@@ -156,6 +154,11 @@ int run_eval(const Args& args) {
   size_t bleu_count = o.bleu_limit == 0 ? pairs.size() : std::min(pairs.size(), size_t(o.bleu_limit));
   models::BleuStats bleu = decoded_bleu_stats(loaded, pairs, corpus.targets, bleu_count, o.beam);
   print_report(o, pairs.size(), forced, bleu_count, bleu);
+  // A loss that is not a number is a failed evaluation, never a result.
+  if (!std::isfinite(forced.loss())) {
+    std::cerr << "loom " << kCommand << ": the loss on " << o.data << " is not finite (" << forced.loss() << ")\n";
+    return kExitFailure;
+  }
   return kExitOk;
 }
 

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "train/memory_estimate.hpp"
+#include "train/output_folder.hpp"
 #include "train/trainer.hpp"
 #include "ops/dnnl/gemm_rate.hpp"
 #include "tools/commands.hpp"
@@ -42,6 +44,17 @@ void add_data_options(po::options_description& d, models::TrainOptions& o) {
        "folder for last/best checkpoints, metrics.csv and loss.svg")
       ("resume", po::value(&o.resume)->value_name("CHECKPOINT"),
        "continue from a checkpoint (model options are then read from it)")
+      ("max-memory", po::value<std::string>()->value_name("SIZE")->notifier([&o](const std::string& text) {
+         try {
+           o.max_memory = models::parse_memory_size(text);
+         } catch (const std::invalid_argument& e) {
+           throw OptionRangeError(std::string("--max-memory: ") + e.what());
+         }
+       }),
+       "refuse to start when the estimated peak memory exceeds SIZE (e.g. 512M, 2G); "
+       "the memory available (MemAvailable) is always checked")
+      ("overwrite", po::bool_switch(&o.overwrite),
+       "start afresh in an --out folder that holds an earlier run's checkpoints and metrics, deleting them")
       ("max-train-pairs", po::value(&o.max_train_pairs)->default_value(o.max_train_pairs)
            ->notifier(at_least<int64_t>("max-train-pairs", 0)),
        "use only the first N training pairs (0 = all)")
@@ -195,6 +208,9 @@ int run_train(const Args& args) {
               << r.last_valid_bleu << "  checkpoint " << r.checkpoint << "\n";
     if (o.profiler) return report_profile(profiler, profile);
     return g_stop.load() ? 130 : kExitOk;
+  } catch (const models::OutputFolderNotEmpty& e) {
+    std::cerr << "loom train: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const std::exception& e) {
     std::cerr << "loom train: " << e.what() << "\n";
     return kExitFailure;

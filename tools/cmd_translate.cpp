@@ -19,6 +19,7 @@
 #include "train/svg_plot.hpp"
 #include "text/tokenizer.hpp"
 #include "tools/commands.hpp"
+#include "tools/model_loading.hpp"
 #include "tools/option_checks.hpp"
 
 namespace loom::cli {
@@ -34,6 +35,7 @@ struct TranslateOptions {
   int64_t max_length = 0;  // 0: the decoder's own limit, 2·S + 10
   std::string attention_svg;
   int threads = 0;         // 0: OpenMP's default
+  bool allow_nonfinite = false;
   std::vector<std::string> sentences;
 };
 
@@ -71,6 +73,7 @@ std::optional<TranslateOptions> parse_options(const Args& args, bool& help_shown
       ("threads", po::value<int>(&o.threads)->value_name("N")->default_value(o.threads)
            ->notifier(in_range("threads", 0, kMaxThreads)),
        "OpenMP threads; 0 keeps OpenMP's default (OMP_NUM_THREADS or all cores)");
+  add_allow_nonfinite_option(opts, o.allow_nonfinite);
   po::options_description all;
   all.add(opts).add_options()("sentence", po::value<std::vector<std::string>>(&o.sentences));
   po::positional_options_description positional;
@@ -195,18 +198,10 @@ int run_translate(const Args& args) {
   std::optional<TranslateOptions> options = parse_options(args, help_shown);
   if (!options) return help_shown ? kExitOk : kExitUsage;
   if (options->threads > 0) omp_set_num_threads(options->threads);
-  models::LoadedModel loaded;
-  try {
-    loaded = models::load_model(options->checkpoint);
-  } catch (const std::exception& e) {
-    // Checkpoint errors name the file already; anything else gets it here.
-    std::string why = e.what();
-    if (why.find(options->checkpoint) == std::string::npos)
-      why = "cannot load checkpoint '" + options->checkpoint + "': " + why;
-    std::cerr << "loom " << kCommand << ": " << why << "\n";
-    return kExitFailure;
-  }
-  return translate_all(*options, loaded);
+  std::optional<models::LoadedModel> loaded =
+      load_model_or_report(kCommand, options->checkpoint, options->allow_nonfinite);
+  if (!loaded) return kExitFailure;
+  return translate_all(*options, *loaded);
 }
 
 }  // namespace loom::cli

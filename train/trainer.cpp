@@ -1,5 +1,5 @@
 // The training loop behind `loom train` (see trainer.hpp). State that must
-// survive a restart lives in the checkpoint and its ".train" sidecar: the
+// survive a restart lives in the checkpoint and its "<hash>.train" sidecar: the
 // weights, optimiser buffers, learning-rate schedule, global step, data
 // position (epoch, next batch) and early-stopping counters. Batch order is a
 // pure function of (seed, epoch) and dropout of (seed, global step), so
@@ -18,7 +18,9 @@
 #include "io/checkpoint.hpp"
 #include "io/training_state.hpp"
 #include "models/decode.hpp"
+#include "train/memory_estimate.hpp"
 #include "train/metrics.hpp"
+#include "train/output_folder.hpp"
 #include "io/model_io.hpp"
 #include "train/progress.hpp"
 #include "train/svg_plot.hpp"
@@ -117,7 +119,8 @@ void TrainingRun::set_up_model() {
   train_ = read_corpus(o_.train_path, o_.max_train_pairs);
   valid_ = read_corpus(o_.valid_path, 0);
   if (!o_.resume.empty()) {
-    LoadedModel loaded = load_model(o_.resume);
+    check_training_memory(read_model_config(o_.resume), o_, {&train_.tokens, &valid_.tokens});
+    LoadedModel loaded = load_model(o_.resume, {.allow_nonfinite = o_.resume_nonfinite});
     model_ = std::move(loaded.model);
     src_vocab_ = std::move(loaded.source_vocab);
     tgt_vocab_ = std::move(loaded.target_vocab);
@@ -129,6 +132,8 @@ void TrainingRun::set_up_model() {
   config.src_vocab = src_vocab_.size();
   config.tgt_vocab = tgt_vocab_.size();
   config.seed = o_.seed;
+  const MemoryEstimate memory = check_training_memory(config, o_, {&train_.tokens, &valid_.tokens});
+  log_ << "memory: about " << memory.describe() << "\n";
   model_ = std::make_unique<Seq2Seq>(config);
   model_->init_parameters(o_.seed);
 }
@@ -176,17 +181,8 @@ void TrainingRun::resume_state() {
 
 // The first parameter whose gradient (or value) holds a NaN or infinity.
 std::string first_nonfinite(ParameterStore& params, bool gradients) {
-  auto finite = [](const auto* x, int64_t n) {
-    for (int64_t i = 0; i < n; ++i)
-      if (!std::isfinite(x[i])) return false;
-    return true;
-  };
-  for (const ParameterStore::Entry& e : params.entries()) {
-    TensorRef t = gradients ? params.grad(e.name) : params.value(e.name);
-    bool ok = t.dtype() == DType::F64 ? finite(t.ptr<double>(), t.numel()) : finite(t.ptr<float>(), t.numel());
-    if (!ok) return e.name;
-  }
-  return "";
+  std::vector<std::string> bad = params.nonfinite(gradients);
+  return bad.empty() ? "" : bad.front();
 }
 
 // A step whose loss or gradient is not finite, before any update: with
@@ -241,7 +237,6 @@ void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batc
   if (std::string bad = first_nonfinite(model_->params(), false); !bad.empty())
     throw NonFiniteError("step " + std::to_string(state_.global_step) + ": parameter '" + bad +
                          "' is no longer finite; " + path + " is kept as it was. Lower --lr");
-  save_model(path, *model_, src_vocab_, tgt_vocab_);
   state_.epoch = epoch;
   state_.batch_index = next_batch;
   state_.rng_state = "seed=" + std::to_string(seed_);
@@ -251,7 +246,9 @@ void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batc
   state_.extra["best_saved_loss"] = best;
   capture_optimizer_state(state_, *optimizer_, model_->params());
   capture_schedule_state(state_, *schedule_);
-  save_training_state(path, state_);
+  // The model and its state as one unit: a kill at any instant leaves a pair that resumes.
+  save_checkpoint_with_state(
+      path, [&](const std::string& staged) { save_model(staged, *model_, src_vocab_, tgt_vocab_); }, state_);
   result_.checkpoint = path;
   save_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
 }
@@ -415,6 +412,7 @@ TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
 }  // namespace
 
 TrainResult train(const TrainOptions& options, std::ostream& log, const std::atomic<bool>* stop) {
+  const OutputFolderClaim folder(options.out_dir, !options.resume.empty(), options.overwrite, log);
   TrainingRun run(options, log);
   return run.run(stop);
 }

@@ -25,6 +25,7 @@ struct TrainOptions {
   std::string valid_path = "data/en-es/valid.tsv";
   std::string out_dir = "out/train";  // last.safetensors, best.safetensors, metrics.csv, loss.svg
   std::string resume;                 // a checkpoint to continue from ("" = start afresh)
+  bool overwrite = false;             // a new run may replace an earlier run's files in out_dir
   Seq2SeqConfig model;                // vocabulary sizes are set from the data
   text::VocabularyOptions vocab;
   int64_t epochs = 10;
@@ -47,6 +48,12 @@ struct TrainOptions {
   // A step whose loss or gradient is not finite: "stop" (throw NonFiniteError,
   // the last checkpoint untouched) or "skip" (no update; training goes on).
   std::string on_nonfinite = "stop";
+  // Resume from weights holding NaN or infinity instead of refusing them
+  // (with on_nonfinite "skip", the batches they spoil are stepped over).
+  bool resume_nonfinite = false;
+  // Refuse to start when the memory estimate (train/memory_estimate.hpp)
+  // exceeds this many bytes (0: only MemAvailable limits it).
+  uint64_t max_memory = 0;
 };
 
 // Training met a NaN or infinity: the message names the step and the loss or
@@ -67,7 +74,8 @@ struct TrainResult {
 };
 
 // Throws (TextError, CheckpointError, std::invalid_argument) with the file or
-// option at fault. `stop` may be null; when it turns true the run checkpoints
+// option at fault; OutputFolderBusy or OutputFolderNotEmpty (train/output_folder.hpp)
+// before anything else when out_dir is taken. `stop` may be null; when it turns true the run checkpoints
 // after the current step and returns.
 TrainResult train(const TrainOptions& options, std::ostream& log, const std::atomic<bool>* stop = nullptr);
 
