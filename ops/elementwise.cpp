@@ -174,16 +174,15 @@ void vjp_relu_grad(VjpCtx& c) {  // linear in dy; piecewise constant in x
 }
 
 // ---- gradient-check examples ---------------------------------------------------------
-template <double Lo, double Hi>
-void example_unary(OpExample& ex, const char* op) {
-  Var x = ex.random_input("x", {3, 5}, Lo, Hi);
+// Inputs drawn from [lo, hi], where the op is smooth.
+void example_unary(OpExample& ex, const char* op, double lo, double hi) {
+  Var x = ex.random_input("x", {3, 5}, lo, hi);
   ex.outputs = {apply(op_id(op), {x})};
 }
-template <double Lo, double Hi>
-void example_binary(OpExample& ex, const char* op) {
+void example_binary(OpExample& ex, const char* op, double lo, double hi) {
   Var a = ex.random_input("a", {3, 4}, -1.0, 1.0);
-  Var b = ex.random_input("b", {4}, Lo, Hi);  // broadcast along rows
-  Var c = ex.random_input("c", {3, 4}, Lo, Hi);
+  Var b = ex.random_input("b", {4}, lo, hi);  // broadcast along rows
+  Var c = ex.random_input("c", {3, 4}, lo, hi);
   ex.outputs = {apply(op_id(op), {a, b}), apply(op_id(op), {a, c})};
 }
 // Away from the kink at 0, where finite differences are meaningless.
@@ -218,21 +217,21 @@ Var relu_grad(Var dy, Var x) {
 }  // namespace
 
 void register_elementwise_ops(Registry& r) {
-  r.add(binary<Add>("add", vjp_add, [](OpExample& e) { example_binary<-1.0, 1.0>(e, "add"); }));
-  r.add(binary<Sub>("sub", vjp_sub, [](OpExample& e) { example_binary<-1.0, 1.0>(e, "sub"); }));
-  r.add(binary<Mul>("mul", vjp_mul, [](OpExample& e) { example_binary<-1.0, 1.0>(e, "mul"); }));
-  r.add(binary<Div>("div", vjp_div, [](OpExample& e) { example_binary<0.5, 2.0>(e, "div"); }));
+  r.add(binary<Add>("add", vjp_add, [](OpExample& e) { example_binary(e, "add", -1.0, 1.0); }));
+  r.add(binary<Sub>("sub", vjp_sub, [](OpExample& e) { example_binary(e, "sub", -1.0, 1.0); }));
+  r.add(binary<Mul>("mul", vjp_mul, [](OpExample& e) { example_binary(e, "mul", -1.0, 1.0); }));
+  r.add(binary<Div>("div", vjp_div, [](OpExample& e) { example_binary(e, "div", 0.5, 2.0); }));
   r.add(binary<ReluGrad>("relu_grad", vjp_relu_grad, [](OpExample& e) {
     Var dy = e.random_input("dy", {3, 5});
     Var x = e.fixed_input("x", Tensor::from_f64({3, 5}, std::vector<double>{1, -1, 2, -2, 3, -3, .5, -.5, 1, -1, 2, -2, 3, -3, .5}));
     e.outputs = {relu_grad(dy, x)};
   }));
-  r.add(unary<Neg>("neg", vjp_neg, [](OpExample& e) { example_unary<-1.0, 1.0>(e, "neg"); }));
-  r.add(unary<Exp>("exp", vjp_exp, [](OpExample& e) { example_unary<-1.0, 1.0>(e, "exp"); }));
-  r.add(unary<Log>("log", vjp_log, [](OpExample& e) { example_unary<0.5, 2.0>(e, "log"); }));
-  r.add(unary<Sqrt>("sqrt", vjp_sqrt, [](OpExample& e) { example_unary<0.5, 2.0>(e, "sqrt"); }));
-  r.add(unary<Sigmoid>("sigmoid", vjp_sigmoid, [](OpExample& e) { example_unary<-2.0, 2.0>(e, "sigmoid"); }));
-  r.add(unary<Tanh>("tanh", vjp_tanh, [](OpExample& e) { example_unary<-2.0, 2.0>(e, "tanh"); }));
+  r.add(unary<Neg>("neg", vjp_neg, [](OpExample& e) { example_unary(e, "neg", -1.0, 1.0); }));
+  r.add(unary<Exp>("exp", vjp_exp, [](OpExample& e) { example_unary(e, "exp", -1.0, 1.0); }));
+  r.add(unary<Log>("log", vjp_log, [](OpExample& e) { example_unary(e, "log", 0.5, 2.0); }));
+  r.add(unary<Sqrt>("sqrt", vjp_sqrt, [](OpExample& e) { example_unary(e, "sqrt", 0.5, 2.0); }));
+  r.add(unary<Sigmoid>("sigmoid", vjp_sigmoid, [](OpExample& e) { example_unary(e, "sigmoid", -2.0, 2.0); }));
+  r.add(unary<Tanh>("tanh", vjp_tanh, [](OpExample& e) { example_unary(e, "tanh", -2.0, 2.0); }));
   r.add(unary<Relu>("relu", vjp_relu, [](OpExample& e) { example_relu(e, "relu"); }));
 
   r.add(opu::gradient_free_op("fill", 0, kNoFlags, {infer_fill, fill_forward}, "a constant generator with no inputs"));

@@ -15,6 +15,9 @@ packages=(
   # OpenMP build shares PyTorch's thread pool; the pthreads build fights it for the cores.
   libopenblas0-openmp
   graphviz
+  # Fuzzing in tools/test.sh: clang's libFuzzer, its sanitizer runtimes, and the
+  # OpenMP runtime clang links against.
+  clang-16 libfuzzer-16-dev libclang-rt-16-dev libomp-16-dev
 )
 if [ "${1:-}" = "--list" ]; then
   printf '%s\n' "${packages[@]}"

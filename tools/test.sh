@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build (Release, benchmarks
 # included so they keep compiling), run ctest; then build the library and
-# tests again under AddressSanitizer + UBSan and run ctest there too.
+# tests again under AddressSanitizer + UBSan and run ctest there too; last,
+# build the fuzz harnesses with clang's libFuzzer (ASan + UBSan) and run each
+# for LOOM_FUZZ_SECONDS (default 30) from its seed corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -17,3 +19,11 @@ cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-
   -DLOOM_SANITIZE=address,undefined -DLOOM_BUILD_BENCH=OFF >/dev/null
 cmake --build build-sanitize -j "$jobs"
 (cd build-sanitize && ctest --output-on-failure -j "$jobs")
+
+echo "== libFuzzer: each harness for ${LOOM_FUZZ_SECONDS:-30} s (LOOM_FUZZ_SECONDS=600 for a longer run)"
+CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+  -DLOOM_FUZZ=ON -DLOOM_SANITIZE=address,undefined,fuzzer-no-link -DLOOM_WERROR=OFF \
+  -DLOOM_BUILD_TESTS=OFF -DLOOM_BUILD_BENCH=OFF >/dev/null
+harnesses=(tsv tokenizer safetensors checkpoint)
+cmake --build build-fuzz -j "$jobs" --target "${harnesses[@]/#/fuzz_}"
+bash tools/fuzz.sh "${LOOM_FUZZ_SECONDS:-30}" "${harnesses[@]}"
