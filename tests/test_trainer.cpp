@@ -30,6 +30,11 @@ std::string fresh_dir(const std::string& name) {
   return dir;
 }
 
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
 TrainOptions toy_options(const std::string& dir) {
   TrainOptions o;
   o.train_path = "data/toy.tsv";
@@ -94,8 +99,7 @@ TEST(Trainer, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
   good.epochs = 1;
   train(good, log);
   const std::string last = good.out_dir + "/last.safetensors";
-  std::ifstream before_file(last, std::ios::binary);
-  std::string before((std::istreambuf_iterator<char>(before_file)), {});
+  const std::string before = file_bytes(last);
   ASSERT_FALSE(before.empty());
 
   TrainOptions wild = toy_options(good.out_dir);
@@ -111,15 +115,14 @@ TEST(Trainer, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
     EXPECT_NE(what.find("kept as it was"), std::string::npos) << what;
     EXPECT_NE(what.find("--clip"), std::string::npos) << "clipping is off, so suggest it: " << what;
   }
-  std::ifstream after_file(last, std::ios::binary);
-  std::string after((std::istreambuf_iterator<char>(after_file)), {});
-  EXPECT_TRUE(after == before) << "the last good checkpoint must not be overwritten";
+  EXPECT_TRUE(file_bytes(last) == before) << "the last good checkpoint must not be overwritten";
 }
 
 TEST(Trainer, NonFiniteStepsCanBeSkippedButNonFiniteWeightsAreNeverSaved) {
   // A NaN in the embedding of one source word: resuming refuses it unless
-  // told otherwise; then the batches holding that word get a NaN loss and are skipped; the NaN weight itself still keeps the end
-  // of the run from writing a checkpoint.
+  // told otherwise; then the batches holding that word get a NaN loss and
+  // are skipped; the NaN weight itself still keeps the end of the run from
+  // writing a checkpoint.
   std::ostringstream log;
   TrainOptions o = toy_options(fresh_dir("skip"));
   o.epochs = 1;
