@@ -198,6 +198,16 @@ TEST(Tsv, EmptyBlankAndHostileFilesAreRefusedByName) {
   expect_text_error([&] { read_tsv(huge); }, {huge + ":1:", "line longer than 65536 bytes"});
 }
 
+TEST(Tsv, SentencesOverTheTokenCapAreRefusedWithFileAndLine) {
+  std::string words;
+  for (size_t i = 0; i <= kMaxSentenceTokens; ++i) words += "w ";
+  expect_text_error([&] { tokenize(words); }, {"a sentence of 1001 tokens", "at most 1000"});
+  EXPECT_EQ(tokenize(words.substr(2)).size(), kMaxSentenceTokens);  // exactly the cap is fine
+  std::string path = write_file("long_sentence.tsv", "a\tb\n" + words + "\tc\n");
+  std::vector<TextPair> pairs = read_tsv(path);
+  expect_text_error([&] { tokenize_pairs(pairs, path); }, {path + ":2:", "1001 tokens"});
+}
+
 TEST(Tsv, CrlfAndWhitespaceOnlyLinesAreTheDocumentedPolicy) {
   std::string path = write_file("crlf.tsv", "one\tuno\r\n  \r\n\r\ntwo\tdos\r\nthree\ttres");
   std::vector<TextPair> pairs = read_tsv(path);

@@ -82,13 +82,17 @@ void write_tsv(const std::string& path, const std::vector<TextPair>& pairs) {
   if (!out) throw TextError(path + ": write failed");
 }
 
-TokenizedCorpus tokenize_pairs(const std::vector<TextPair>& pairs) {
+TokenizedCorpus tokenize_pairs(const std::vector<TextPair>& pairs, const std::string& source_name) {
   TokenizedCorpus corpus;
   corpus.sources.reserve(pairs.size());
   corpus.targets.reserve(pairs.size());
   for (const TextPair& p : pairs) {
-    corpus.sources.push_back(tokenize(p.source));
-    corpus.targets.push_back(tokenize(p.target));
+    try {
+      corpus.sources.push_back(tokenize(p.source));
+      corpus.targets.push_back(tokenize(p.target));
+    } catch (const TextError& e) {
+      throw TextError(source_name + ":" + std::to_string(p.line) + ": " + e.what());
+    }
   }
   return corpus;
 }

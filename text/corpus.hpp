@@ -36,7 +36,8 @@ struct EncodedPair {
 struct TokenizedCorpus {
   std::vector<std::vector<std::string>> sources, targets;
 };
-TokenizedCorpus tokenize_pairs(const std::vector<TextPair>& pairs);
+// source_name (the file the pairs came from) prefixes errors: "file:line: ...".
+TokenizedCorpus tokenize_pairs(const std::vector<TextPair>& pairs, const std::string& source_name = "corpus");
 std::vector<EncodedPair> encode_pairs(const TokenizedCorpus& corpus, const Vocabulary& source_vocab,
                                       const Vocabulary& target_vocab);
 

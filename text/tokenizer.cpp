@@ -206,6 +206,9 @@ std::vector<std::string> tokenize(std::string_view text) {
     }
   }
   if (!word.empty()) emit_word(word, out);
+  if (out.size() > kMaxSentenceTokens)
+    throw TextError("a sentence of " + std::to_string(out.size()) + " tokens; at most " +
+                    std::to_string(kMaxSentenceTokens) + " are accepted");
   return out;
 }
 

@@ -35,7 +35,10 @@ std::string lower_utf8(std::string_view text);
 //   "Let's go!"     -> "let" "'s" "go" "!"
 //   "don't"         -> "do" "n't"
 // Throws TextError on invalid UTF-8, naming the byte offset.
+// Throws TextError past kMaxSentenceTokens: a longer "sentence" is a wrong
+// file or a missing line break, and would cost a plan of its own size.
 std::vector<std::string> tokenize(std::string_view text);
+constexpr size_t kMaxSentenceTokens = 1000;
 
 // Joins tokens with single spaces (for display; not an inverse of tokenize).
 std::string join_tokens(const std::vector<std::string>& tokens);

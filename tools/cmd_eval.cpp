@@ -140,7 +140,7 @@ int run_eval(const Args& args) {
   models::LoadedModel& loaded = *model;
   text::TokenizedCorpus corpus;
   try {
-    corpus = text::tokenize_pairs(text::read_tsv(o.data));  // errors name file:line
+    corpus = text::tokenize_pairs(text::read_tsv(o.data), o.data);  // errors name file:line
   } catch (const text::TextError& e) {
     std::cerr << "loom " << kCommand << ": " << e.what() << "\n";
     return kExitFailure;

@@ -40,7 +40,7 @@ struct Corpus {
 Corpus read_corpus(const std::string& path, int64_t limit) {
   Corpus c{text::read_tsv(path), {}};
   if (limit > 0 && int64_t(c.pairs.size()) > limit) c.pairs.resize(size_t(limit));
-  c.tokens = text::tokenize_pairs(c.pairs);
+  c.tokens = text::tokenize_pairs(c.pairs, path);
   return c;
 }
 
