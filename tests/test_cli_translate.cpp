@@ -23,6 +23,7 @@
 #include "io/safetensors.hpp"
 #include "text/corpus.hpp"
 #include "optim/optimizer.hpp"
+#include "tests/support/checkpoint_files.hpp"
 #include "tests/support/op_test.hpp"
 #include "tests/support/run_loom.hpp"
 
@@ -31,17 +32,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
+using test::read_bytes;
+using test::write_bytes;
 
 // Longer pairs over the toy vocabulary's words, so the corpus has 4-grams.
 const char* const kLongPairs =
@@ -62,7 +54,7 @@ struct Trained {
     fs::create_directories(dir);
     corpus_path = file("train.tsv");
     checkpoint = file("model.safetensors");
-    write_text(corpus_path, read_text("data/toy.tsv") + kLongPairs);
+    write_bytes(corpus_path, read_bytes("data/toy.tsv") + kLongPairs);
     train_and_save();
   }
   ~Trained() {
@@ -143,7 +135,7 @@ TEST(CliTranslate, SentenceArgumentsGiveTheirTargets) {
 
 TEST(CliTranslate, StdinLinesGiveOneTranslationEach) {
   std::string input = trained().file("input.txt");
-  write_text(input, "hello\n\nwe go to the black house\r\nthe cat\n");
+  write_bytes(input, "hello\n\nwe go to the black house\r\nthe cat\n");
   LoomRun r = loom("translate " + checkpoint_option() + " < '" + input + "'");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "hola\n\nnosotros vamos a la casa negra\nel gato\n") << r.err;
@@ -151,7 +143,7 @@ TEST(CliTranslate, StdinLinesGiveOneTranslationEach) {
 
 TEST(CliTranslate, BadLineIsReportedAndTheRestTranslated) {
   std::string input = trained().file("bad_utf8.txt");
-  write_text(input, "hello\nthe \xff cat\nthank you\n");
+  write_bytes(input, "hello\nthe \xff cat\nthank you\n");
   LoomRun r = loom("translate " + checkpoint_option() + " < '" + input + "'");
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(contains(r.err, "line 2: ")) << r.err;
@@ -178,7 +170,7 @@ TEST(CliTranslate, AttentionWritesHeatmapOfTheFirstSentence) {
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "la casa blanca\nhola\n");
   EXPECT_TRUE(contains(r.err, "wrote " + svg_path)) << r.err;
-  std::string svg = read_text(svg_path);
+  std::string svg = read_bytes(svg_path);
   ASSERT_TRUE(contains(svg, "<svg")) << svg_path;
   for (const char* word : {"the", "white", "house", "&lt;eos&gt;", "la", "casa", "blanca"})
     EXPECT_TRUE(contains(svg, std::string(">") + word + "<")) << word;
@@ -210,7 +202,7 @@ TEST(CliEval, BeamAndBleuLimit) {
 
 TEST(CliEval, TsvErrorNamesFileAndLine) {
   std::string bad = trained().file("bad.tsv");
-  write_text(bad, "hello\thola\nno tab here\n");
+  write_bytes(bad, "hello\thola\nno tab here\n");
   LoomRun r = loom("eval " + checkpoint_option() + " --data '" + bad + "'");
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(contains(r.err, bad + ":2")) << r.err;
@@ -221,7 +213,7 @@ TEST(CliEval, TsvErrorNamesFileAndLine) {
 
 TEST(CliTranslate, BadCheckpointExitsOneNamingTheFile) {
   std::string corrupt = trained().file("corrupt.safetensors");
-  write_text(corrupt, "this is not a checkpoint at all, just some text");
+  write_bytes(corrupt, "this is not a checkpoint at all, just some text");
   for (const std::string& path : {corrupt, trained().file("absent.safetensors")}) {
     LoomRun t = loom("translate --checkpoint '" + path + "' hello");
     EXPECT_EQ(t.status, 1) << t.err;

@@ -8,6 +8,7 @@
 #include <limits>
 #include <sstream>
 
+#include "tests/support/checkpoint_files.hpp"
 #include "train/svg_plot.hpp"
 
 using namespace loom::models;
@@ -49,12 +50,7 @@ size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using loom::test::read_bytes;
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("loom_test_svg_" + name)).string();
@@ -146,8 +142,8 @@ TEST(SvgPlot, WritesFilesAndNamesUnwritablePaths) {
   std::string chart = temp_path("loss.svg"), map = temp_path("attention.svg");
   line_chart(chart, "loss", "step", "loss", loss_curves());
   heatmap(map, "attention", {"a", "b"}, {"x", "y"}, {{0.9, 0.1}, {0.3, 0.7}});
-  EXPECT_EQ(read_all(chart), line_chart_svg("loss", "step", "loss", loss_curves()));
-  EXPECT_EQ(check_balanced(read_all(map)), "");
+  EXPECT_EQ(read_bytes(chart), line_chart_svg("loss", "step", "loss", loss_curves()));
+  EXPECT_EQ(check_balanced(read_bytes(map)), "");
   EXPECT_FALSE(std::filesystem::exists(chart + ".tmp"));
   std::filesystem::remove(chart);
   std::filesystem::remove(map);

@@ -17,6 +17,7 @@
 #include "text/tokenizer.hpp"
 #include "train/memory_estimate.hpp"
 #include "train/output_folder.hpp"
+#include "tests/support/checkpoint_files.hpp"
 #include "train/trainer.hpp"
 
 using namespace loom;
@@ -28,11 +29,6 @@ std::string fresh_dir(const std::string& name) {
   std::string dir = ::testing::TempDir() + "loom_trainer_" + name;
   std::filesystem::remove_all(dir);
   return dir;
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 TrainOptions toy_options(const std::string& dir) {
@@ -99,7 +95,7 @@ TEST(Trainer, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
   good.epochs = 1;
   train(good, log);
   const std::string last = good.out_dir + "/last.safetensors";
-  const std::string before = file_bytes(last);
+  const std::string before = test::read_bytes(last);
   ASSERT_FALSE(before.empty());
 
   TrainOptions wild = toy_options(good.out_dir);
@@ -115,7 +111,7 @@ TEST(Trainer, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
     EXPECT_NE(what.find("kept as it was"), std::string::npos) << what;
     EXPECT_NE(what.find("--clip"), std::string::npos) << "clipping is off, so suggest it: " << what;
   }
-  EXPECT_TRUE(file_bytes(last) == before) << "the last good checkpoint must not be overwritten";
+  EXPECT_TRUE(test::read_bytes(last) == before) << "the last good checkpoint must not be overwritten";
 }
 
 TEST(Trainer, NonFiniteStepsCanBeSkippedButNonFiniteWeightsAreNeverSaved) {
