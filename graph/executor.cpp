@@ -16,17 +16,38 @@ struct Executor::BoundStep {
 };
 
 Executor::Executor(Plan plan, ParameterStore& params, ExecutorOptions options)
-    : plan_(std::move(plan)), params_(&params), params_version_(0) {
-  bind_buffers(options);
+    : plan_(std::move(plan)), params_(&params), params_version_(0), options_(std::move(options)) {
+  for (size_t a = 0; a < arenas_.size(); ++a)
+    if (!(options_.transient_arena && Arena(a) == Arena::Transient))
+      arenas_[a] = aligned_alloc_bytes(plan_.arena_bytes[a]);
+  if (options_.transient_arena) {
+    options_.transient_arena->reserve(plan_.arena_bytes[size_t(Arena::Transient)]);
+    arena_generation_ = options_.transient_arena->generation();
+  }
+  bind_buffers();
   params_version_ = params.layout_version();
   prepare_steps();
 }
 
 Executor::~Executor() = default;
 
-void Executor::bind_buffers(ExecutorOptions& options) {
-  for (size_t a = 0; a < arenas_.size(); ++a) arenas_[a] = aligned_alloc_bytes(plan_.arena_bytes[a]);
+// Fed inputs stay where they are (this executor's input arena); only pointers
+// into the moved transient memory, and the step states made from them, change.
+void Executor::rebind_if_moved() {
+  if (!options_.transient_arena || options_.transient_arena->generation() == arena_generation_) return;
+  options_.transient_arena->reserve(plan_.arena_bytes[size_t(Arena::Transient)]);
+  arena_generation_ = options_.transient_arena->generation();
+  refs_.clear();
+  copies_.clear();
+  bound_.clear();
+  bind_buffers();
+  prepare_steps();
+}
+
+void Executor::bind_buffers() {
   const Graph& g = plan_.program.graph;
+  std::byte* transient = options_.transient_arena ? options_.transient_arena->data()
+                                                  : arenas_[size_t(Arena::Transient)].get();
   for (const Buffer& b : plan_.buffers) {
     TensorRef r{nullptr, b.type};
     if (b.arena == Arena::Parameter) {
@@ -37,13 +58,13 @@ void Executor::bind_buffers(ExecutorOptions& options) {
                          " in the parameter store");
       r.data = p.data;
     } else {
-      r.data = arenas_[size_t(b.arena)].get() + b.offset;
+      r.data = (b.arena == Arena::Transient ? transient : arenas_[size_t(b.arena)].get()) + b.offset;
     }
     if (b.arena == Arena::Constant) std::memcpy(r.data, g.constant_value(b.value.node).raw(), b.bytes);
     refs_.push_back(r);
   }
   std::vector<uint32_t> bound_buffers;
-  for (auto& [i, target] : options.bound_outputs) {
+  for (auto& [i, target] : options_.bound_outputs) {
     uint32_t b = plan_.output_buffers.at(i);
     if (std::find(bound_buffers.begin(), bound_buffers.end(), b) != bound_buffers.end())
       throw GraphError("bound output " + std::to_string(i) +
@@ -56,11 +77,11 @@ void Executor::bind_buffers(ExecutorOptions& options) {
       throw GraphError("bound output " + std::to_string(i) + " is not computed by the plan");
     refs_[b].data = target.data;
   }
-  bind_output_targets(options, bound_buffers);
+  bind_output_targets(bound_buffers);
 }
 
-void Executor::bind_output_targets(const ExecutorOptions& options, std::vector<uint32_t>& bound_buffers) {
-  for (const auto& [name, target] : options.output_targets) {
+void Executor::bind_output_targets(std::vector<uint32_t>& bound_buffers) {
+  for (const auto& [name, target] : options_.output_targets) {
     uint32_t b = plan_.output_buffers[output_index(name)];
     if (!(target.type == plan_.buffers[b].type))
       throw GraphError("output '" + name + "' is " + plan_.buffers[b].type.str() + " but its target is " +
@@ -85,7 +106,7 @@ void Executor::prepare_steps() {
     for (uint32_t b : s.out) bs.out.push_back(refs_[b]);
     if (def.prepare) {
       try {
-        bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, backend_});
+        bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, backend_, scratch()});
       } catch (const std::exception& e) {
         throw BackendError("preparing node " + g.describe(s.node) + ": " + e.what());
       }
@@ -118,12 +139,14 @@ void Executor::set_input(std::string_view name, const TensorRef& t) {
 void Executor::run() {
   if (params_->layout_version() != params_version_)
     throw GraphError("the parameter store changed layout after this executor was built; rebuild the executor");
+  rebind_if_moved();
   const uint32_t first_row = profiler_ ? profiler_->rows_for(plan_) : 0;
+  std::byte* const scratch_memory = scratch().data();
   for (size_t i = 0; i < bound_.size(); ++i) {
     BoundStep& s = bound_[i];
     const auto start = profiler_ ? StepProfiler::clock::now() : StepProfiler::clock::time_point{};
     try {
-      s.forward(KernelCtx{s.in, s.out, *s.attrs, s.state.get(), run_index_});
+      s.forward(KernelCtx{s.in, s.out, *s.attrs, s.state.get(), run_index_, scratch_memory});
     } catch (const std::exception& e) {
       throw GraphError("while running node " + plan_.program.graph.describe(s.node) + ": " + e.what());
     }

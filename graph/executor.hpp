@@ -10,6 +10,7 @@
 #include "graph/parameters.hpp"
 #include "graph/plan.hpp"
 #include "graph/profiler.hpp"
+#include "graph/shared_arena.hpp"
 
 namespace loom {
 
@@ -23,6 +24,12 @@ struct ExecutorOptions {
   // copied after the run (the value is another output's too, or a parameter,
   // input or constant). The caller need not know which.
   std::vector<std::pair<std::string, TensorRef>> output_targets;
+  // Transient values live here instead of in an arena of this executor's
+  // own. The caller guarantees that no two executors sharing it run at the
+  // same time, and that outputs are read before another one runs.
+  SharedArena* transient_arena = nullptr;
+  // Steps' working memory (KernelCtx::scratch), under the same guarantee.
+  SharedArena* step_scratch = nullptr;
 };
 
 class Executor {
@@ -62,15 +69,20 @@ class Executor {
     uint32_t buffer;
     TensorRef target;
   };
-  void bind_buffers(ExecutorOptions& options);
-  void bind_output_targets(const ExecutorOptions& options, std::vector<uint32_t>& bound_buffers);
+  void bind_buffers();
+  void bind_output_targets(std::vector<uint32_t>& bound_buffers);
   void prepare_steps();
+  void rebind_if_moved();
+  SharedArena& scratch() { return options_.step_scratch ? *options_.step_scratch : own_scratch_; }
   void copy_outputs();
 
   Plan plan_;
   ParameterStore* params_;
   uint64_t params_version_;
   std::unique_ptr<BackendContext> backend_;  // before bound_: step states may refer to it
+  ExecutorOptions options_;
+  uint64_t arena_generation_ = 0;  // of options_.transient_arena when bound
+  SharedArena own_scratch_;        // when options_.step_scratch is not given
   std::array<AlignedBuffer, 4> arenas_;
   std::vector<TensorRef> refs_;  // one per buffer
   std::vector<BoundStep> bound_;

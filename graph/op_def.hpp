@@ -3,6 +3,7 @@
 // Every op, built-in or user-written, is one OpDef in the registry; passes,
 // autograd, gradcheck and the executor know ops only through it.
 #pragma once
+#include "graph/shared_arena.hpp"
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -48,6 +49,9 @@ struct KernelCtx {
   const Attrs& attrs;
   OpState* state;
   uint64_t run_index;  // increases by one per executor run (seeds dropout)
+  // Working memory for the duration of this step only, as many bytes as the
+  // op reserved in prepare (PrepareCtx::step_scratch); 64-byte aligned.
+  std::byte* scratch = nullptr;
 };
 
 struct PrepareCtx {
@@ -55,6 +59,10 @@ struct PrepareCtx {
   std::span<const TensorRef> out;
   const Attrs& attrs;
   std::unique_ptr<BackendContext>& backend;  // empty until an op creates it
+  // Reserve here what KernelCtx::scratch must hold. Every step of every plan
+  // sharing it uses the same memory, one step at a time, so a plan with
+  // many such steps (and a model with many plans) pays for the largest only.
+  SharedArena& step_scratch;
 };
 
 // Shape rule: output types from input types; throws ShapeError with the rule violated.

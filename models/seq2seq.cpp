@@ -329,6 +329,8 @@ std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_
   e->source_mask = Tensor(config_.dtype, {B, 1, S});
   e->target_lengths = Tensor(DType::I32, {B});
   ExecutorOptions options;
+  options.transient_arena = transient_arena_.get();
+  options.step_scratch = step_scratch_.get();
   for (const auto& entry : params_.entries())
     options.output_targets.push_back({"grad:" + entry.name, params_.grad(entry.name)});
   e->exec = std::make_unique<Executor>(training_plan(B, S, T), params_, std::move(options));
@@ -356,7 +358,12 @@ std::unique_ptr<Seq2Seq::EvalEntry> Seq2Seq::make_eval_entry(int64_t B, int64_t 
   BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
   DropoutSites no_dropout;
   Forward f = build_forward(in, parameter_source(g), no_dropout, 0.0);
-  e->exec = std::make_unique<Executor>(compile(g, std::vector<NamedValue>{{"loss", f.loss.value}, {"logits", f.logits.value}}), params_);
+  ExecutorOptions options;
+  options.transient_arena = transient_arena_.get();
+  options.step_scratch = step_scratch_.get();
+  e->exec = std::make_unique<Executor>(
+      compile(g, std::vector<NamedValue>{{"loss", f.loss.value}, {"logits", f.logits.value}}), params_,
+      std::move(options));
   return e;
 }
 

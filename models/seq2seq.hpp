@@ -167,6 +167,10 @@ class Seq2Seq {
   std::unique_ptr<Attention> attention_;
   bool has_context_ = true;
   ParameterStore params_;
+  // The training and evaluation plans' transient values: they run one at a
+  // time, so they share the memory of the largest (graph/shared_arena.hpp).
+  std::unique_ptr<SharedArena> transient_arena_ = std::make_unique<SharedArena>();
+  std::unique_ptr<SharedArena> step_scratch_ = std::make_unique<SharedArena>();
   std::unique_ptr<BasicPlanCache<TrainEntry>> train_plans_;
   std::unique_ptr<BasicPlanCache<EvalEntry>> eval_plans_;
   std::string key_;  // reused, so a warm step builds no new string

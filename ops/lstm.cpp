@@ -116,11 +116,16 @@ std::unique_ptr<OpState> prepare_cell(const PrepareCtx& c) {
 std::unique_ptr<OpState> prepare_sequence(const PrepareCtx& c) {
   return lstm::make_forward_plan(dims_of(c.in[0], c.in[2]), dnnl_for(c));
 }
+std::unique_ptr<OpState> prepare_backward(const PrepareCtx& c, const Dims& d) {
+  auto plan = lstm::make_backward_plan(d, dnnl_for(c), dtype_size(c.in[0].dtype()));
+  c.step_scratch.reserve(plan->scratch_bytes);
+  return plan;
+}
 std::unique_ptr<OpState> prepare_cell_grad(const PrepareCtx& c) {
-  return lstm::make_backward_plan(dims_of(c.in[0], c.in[1]), dnnl_for(c), dtype_size(c.in[0].dtype()));
+  return prepare_backward(c, dims_of(c.in[0], c.in[1]));
 }
 std::unique_ptr<OpState> prepare_sequence_grad(const PrepareCtx& c) {
-  return lstm::make_backward_plan(dims_of(c.in[0], c.in[2]), dnnl_for(c), dtype_size(c.in[0].dtype()));
+  return prepare_backward(c, dims_of(c.in[0], c.in[2]));
 }
 
 // ---- kernels -----------------------------------------------------------------------------
@@ -156,7 +161,7 @@ void cell_grad_forward(const KernelCtx& c) {
                             nullptr, nullptr, in_ptr<T>(c, 5), in_ptr<T>(c, 6), nullptr, in_ptr<T>(c, 7), in_ptr<T>(c, 8),
                             out_ptr<T>(c, 0), out_ptr<T>(c, 1), out_ptr<T>(c, 2), out_ptr<T>(c, 3), out_ptr<T>(c, 4),
                             out_ptr<T>(c, 5)};
-    lstm::lstm_backward<T>(plan, a);
+    lstm::lstm_backward<T>(plan, a, c.scratch);
   });
 }
 
@@ -169,7 +174,7 @@ void sequence_grad_forward(const KernelCtx& c) {
                             lengths, in_ptr<T>(c, 6), in_ptr<T>(c, 7), in_ptr<T>(c, 8), in_ptr<T>(c, 9), in_ptr<T>(c, 10),
                             in_ptr<T>(c, 11), out_ptr<T>(c, 0), out_ptr<T>(c, 1), out_ptr<T>(c, 2), out_ptr<T>(c, 3),
                             out_ptr<T>(c, 4), out_ptr<T>(c, 5)};
-    lstm::lstm_backward<T>(plan, a);
+    lstm::lstm_backward<T>(plan, a, c.scratch);
   });
 }
 

@@ -86,7 +86,7 @@ struct BackwardPlan : OpState {
   MatMul dx;       // dgates (B·S,4H) x W_ih (4H,In) -> dx (B·S,In)
   MatMul dw_ih;    // dgates_t (4H,B·S) x x (B·S,In) -> dW_ih (4H,In)
   MatMul dw_hh;    // dgates_t (4H,B·S) x h_prev (B·S,H) -> dW_hh (4H,H)
-  AlignedBuffer scratch;  // dgates (B,S,4H), dgates_t (4H,B·S), h_prev (B,S,H)
+  size_t scratch_bytes;  // step scratch: dgates (B,S,4H), dgates_t (4H,B·S), h_prev (B,S,H)
 };
 
 inline std::unique_ptr<ForwardPlan> make_forward_plan(const Dims& d, DnnlContext* dnnl) {
@@ -107,7 +107,7 @@ inline std::unique_ptr<BackwardPlan> make_backward_plan(const Dims& d, DnnlConte
   p->dx = MatMul(dnnl, {.m = d.B * d.S, .n = d.In, .k = d.G()});
   p->dw_ih = MatMul(dnnl, {.m = d.G(), .n = d.In, .k = d.B * d.S});
   p->dw_hh = MatMul(dnnl, {.m = d.G(), .n = d.H, .k = d.B * d.S});
-  p->scratch = aligned_alloc_bytes(size_t(d.B * d.S * (2 * d.G() + d.H)) * elem_bytes);
+  p->scratch_bytes = size_t(d.B * d.S * (2 * d.G() + d.H)) * elem_bytes;
   return p;
 }
 
@@ -296,10 +296,10 @@ void gather_h_prev(const Dims& d, const T* h0, const T* output, T* h_prev) {
 }
 
 template <class T>
-void lstm_backward(const BackwardPlan& p, const BackwardArgs<T>& a) {
+void lstm_backward(const BackwardPlan& p, const BackwardArgs<T>& a, std::byte* scratch) {
   const Dims& d = p.d;
   const int64_t H = d.H, G = d.G();
-  T* dgates = reinterpret_cast<T*>(p.scratch.get());  // (B,S,4H)
+  T* dgates = reinterpret_cast<T*>(scratch);  // (B,S,4H)
   T* dgates_t = dgates + d.B * d.S * G;               // (4H,B·S)
   T* h_prev = dgates_t + d.B * d.S * G;               // (B,S,H)
   int64_t steps = steps_taken(a.lengths, d.B, d.S);
