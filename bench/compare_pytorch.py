@@ -5,7 +5,11 @@ For each configuration (docs/PERFORMANCE.md: tiny, small, medium, long) and
 thread count, runs one training step (forward, backward, global-norm clipping,
 Adam) of Loom (bench_seq2seq) and of the PyTorch twin of the same model
 (tests/python/loom_torch.py, the one the parity tests use), interleaved and
-repeated, then greedy decoding of a 20-token sentence. Prints medians, the
+repeated, then greedy decoding of a 20-token sentence, then real training:
+`loom train` with its default model on the bundled English-Spanish corpus for
+a few hundred steps, and the PyTorch twin trained on exactly the batches Loom
+trained on (written by `loom train --log-batches`), in target tokens per
+second, plan compilation and PyTorch's first steps included. Prints medians, the
 spread (min-max), the ratio PyTorch/Loom (> 1: Loom is faster), each side's
 peak resident memory, the oneDNN sgemm rate measured in the same run, and
 which BLAS and kernels PyTorch really used.
@@ -17,13 +21,16 @@ back to SSE3 kernels), threads set explicitly.
 
   /usr/bin/python3 bench/compare_pytorch.py                 # all, 3 repetitions
   /usr/bin/python3 bench/compare_pytorch.py --configs small --threads 2 --reps 5
+  /usr/bin/python3 bench/compare_pytorch.py --configs --no-decode --real-steps 300   # real training only
 """
 import argparse
 import json
 import os
 import statistics
+import re
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -61,8 +68,9 @@ def openblas_coretype(flags):
     return "Nehalem"
 
 
-def run_measured(cmd, env):
-    """Runs cmd; returns (stdout, peak resident MB of that process)."""
+def run_measured(cmd, env, want_stderr=False):
+    """Runs cmd; returns (stdout, peak resident MB of that process), and its
+    stderr too when asked."""
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out = p.stdout.read()
     err = p.stderr.read()
@@ -70,7 +78,8 @@ def run_measured(cmd, env):
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{err[-2000:]}")
-    return out, usage.ru_maxrss / 1024.0
+    peak = usage.ru_maxrss / 1024.0
+    return (out, peak, err) if want_stderr else (out, peak)
 
 
 def loom_env(threads):
@@ -98,6 +107,24 @@ def torch_ms(task, config, threads, seconds, coretype):
     return json.loads(out.strip().splitlines()[-1])["ms"], peak
 
 
+def loom_train_rate(build, threads, steps, batch_log, out_dir):
+    """Target tokens/s of `loom train` (default model, bundled corpus) over its
+    first `steps` steps, from the summary line it prints; logs the batches."""
+    cmd = [os.path.join(build, "loom"), "train", "--threads", str(threads), "--max-steps", str(steps),
+           "--bleu-sentences", "0", "--out", out_dir, "--overwrite", "--log-batches", batch_log]
+    _, peak, err = run_measured(cmd, loom_env(threads), want_stderr=True)
+    match = re.search(r"time: training .*?, ([0-9.]+) target tokens/s\)", err)
+    if not match:
+        sys.exit(f"no throughput in the output of {' '.join(cmd)}:\n{err[-2000:]}")
+    return float(match.group(1)), peak
+
+
+def torch_train_rate(batch_log, threads, coretype):
+    out, peak = run_measured([sys.executable, os.path.abspath(__file__), "--worker", "train", batch_log,
+                              str(threads), "0"], torch_env(threads, coretype))
+    return json.loads(out.strip().splitlines()[-1])["tokens_per_s"], peak
+
+
 def sgemm_rate(build, threads):
     """Best oneDNN sgemm GFLOP/s over the medium configuration's products."""
     out, _ = run_measured([os.path.join(build, "bench_matmul"), "--benchmark_filter=onednn/medium",
@@ -108,7 +135,35 @@ def sgemm_rate(build, threads):
 
 # ---- the PyTorch side, run in a child process per measurement ----
 
+def train_worker(batch_log, threads):
+    """Trains the twin on Loom's logged batches, in order, as `loom train`
+    does by default (Adam 2e-3, clipping to 1); prints target tokens/s."""
+    import torch
+    sys.path.insert(0, os.path.join(TOP, "tests", "python"))
+    from loom_torch import LoomSeq2Seq
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    with open(batch_log) as f:
+        head, *rows = [json.loads(line) for line in f]
+    model = LoomSeq2Seq(head["src_vocab"], head["tgt_vocab"], head["embed"], head["hidden"], head["layers"],
+                        head["attention"])
+    adam = torch.optim.Adam(model.parameters(), lr=2e-3)
+    names = ("source", "source_lengths", "target_input", "target_output")
+    batches = [[torch.tensor(r[n]) for n in names] for r in rows]
+    tokens = sum(r["target_tokens"] for r in rows)
+    start = time.perf_counter()
+    for source, source_lengths, target_input, target_output in batches:
+        adam.zero_grad(set_to_none=True)
+        logits, _ = model(source, source_lengths, target_input, (target_output != 0).sum(1))
+        model.loss(logits, target_output).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        adam.step()
+    print(json.dumps({"tokens_per_s": tokens / (time.perf_counter() - start)}))
+
+
 def worker(task, config, threads, seconds):
+    if task == "train":
+        return train_worker(config, threads)
     import torch
     sys.path.insert(0, os.path.join(TOP, "tests", "python"))
     from loom_torch import LoomSeq2Seq
@@ -166,8 +221,8 @@ def blas_report(coretype):
     return out or "(could not ask PyTorch)"
 
 
-def spread(xs):
-    return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
+def spread(xs, digits=2):
+    return f"{statistics.median(xs):.{digits}f} ({min(xs):.{digits}f}-{max(xs):.{digits}f})"
 
 
 def main():
@@ -176,11 +231,13 @@ def main():
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=os.path.join(TOP, "build"), help="Loom's build folder (bench_seq2seq)")
-    p.add_argument("--configs", nargs="+", default=ORDER, choices=ORDER)
+    p.add_argument("--configs", nargs="*", default=ORDER, choices=ORDER, help="synthetic steps (none: skip)")
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     p.add_argument("--reps", type=int, default=3, help="interleaved repetitions of every measurement")
     p.add_argument("--seconds", type=float, default=2.0, help="timed seconds per measurement")
     p.add_argument("--no-decode", action="store_true", help="skip greedy decoding")
+    p.add_argument("--real-steps", type=int, default=200,
+                   help="steps of real training on the bundled corpus per measurement (0: skip)")
     a = p.parse_args()
 
     flags = cpu_flags()
@@ -217,6 +274,35 @@ def main():
         print(f"| {task} | {config} | {threads} | {spread(r['loom'])} | {spread(r['torch'])} | {ratio:.2f}x "
               f"| {r['loom_mb']:.0f} | {r['torch_mb']:.0f} |")
     print(f"\n{a.reps} interleaved repetitions of {a.seconds:g} s each; ratio of medians.")
+    if a.real_steps > 0:
+        compare_real_training(a, coretype)
+
+
+def compare_real_training(a, coretype):
+    work = tempfile.mkdtemp(prefix="loom-compare-")
+    batch_log = os.path.join(work, "batches.jsonl")
+    loom_train_rate(a.build, a.threads[-1], a.real_steps, batch_log, os.path.join(work, "warm"))  # the batches
+    results = {t: {"loom": [], "torch": [], "loom_mb": 0.0, "torch_mb": 0.0} for t in a.threads}
+    for rep in range(a.reps):
+        for threads in a.threads:
+            sides = [("loom", lambda: loom_train_rate(a.build, threads, a.real_steps,
+                                                      os.path.join(work, "again.jsonl"), os.path.join(work, "run"))),
+                     ("torch", lambda: torch_train_rate(batch_log, threads, coretype))]
+            for side, measure in (sides if rep % 2 == 0 else sides[::-1]):
+                rate, mb = measure()
+                results[threads][side].append(rate)
+                results[threads][side + "_mb"] = max(results[threads][side + "_mb"], mb)
+            print(f"# rep {rep + 1}/{a.reps} real training {threads}t: Loom {results[threads]['loom'][-1]:.0f}, "
+                  f"PyTorch {results[threads]['torch'][-1]:.0f} target tokens/s", file=sys.stderr)
+    print(f"\nReal training: `loom train` defaults (E128, H256, batch 32, Adam), bundled English-Spanish corpus, "
+          f"the first {a.real_steps} batches, the same batches for both.\n")
+    print("| threads | Loom tokens/s median (min-max) | PyTorch tokens/s median (min-max) | Loom/PyTorch "
+          "| Loom peak MB | PyTorch peak MB |")
+    print("|---|---|---|---|---|---|")
+    for threads, r in results.items():
+        ratio = statistics.median(r["loom"]) / statistics.median(r["torch"])
+        print(f"| {threads} | {spread(r['loom'], 0)} | {spread(r['torch'], 0)} | {ratio:.2f}x "
+              f"| {r['loom_mb']:.0f} | {r['torch_mb']:.0f} |")
 
 
 if __name__ == "__main__":

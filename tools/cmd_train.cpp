@@ -123,7 +123,10 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
            ->notifier(at_least<int64_t>("bleu-sentences", 0)),
        "validation sentences translated for BLEU each epoch")
       ("log-every", po::value(&o.log_every)->default_value(o.log_every)
-           ->notifier(at_least<int64_t>("log-every", 0)), "steps per row of metrics.csv");
+           ->notifier(at_least<int64_t>("log-every", 0)), "steps per row of metrics.csv")
+      ("log-batches", po::value(&o.batch_log_path)->value_name("FILE"),
+       "write every training batch (token ids, in training order) to FILE as JSON lines, so that another "
+       "program can train on the same batches (bench/compare_pytorch.py)");
 }
 
 // Every registered kind with its help line, read from the registries.

@@ -18,6 +18,7 @@
 #include "io/checkpoint.hpp"
 #include "io/training_state.hpp"
 #include "models/decode.hpp"
+#include "train/batch_log.hpp"
 #include "train/memory_estimate.hpp"
 #include "train/metrics.hpp"
 #include "train/output_folder.hpp"
@@ -98,6 +99,7 @@ class TrainingRun {
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<optim::LrSchedule> schedule_;
   std::unique_ptr<MetricsLog> metrics_;
+  std::unique_ptr<BatchLog> batch_log_;
   std::vector<std::pair<double, double>> train_curve_, valid_curve_;
   TrainingState state_;
   int bad_epochs_ = 0;
@@ -153,6 +155,7 @@ void TrainingRun::set_up_data() {
   optim::ScheduleConfig sc = o_.schedule;
   if (sc.total_steps <= 0) sc.total_steps = o_.epochs * int64_t(batcher_->epoch_plan(0).size());
   schedule_ = std::make_unique<optim::LrSchedule>(sc);
+  if (!o_.batch_log_path.empty()) batch_log_ = std::make_unique<BatchLog>(o_.batch_log_path, model_->config());
 }
 
 void TrainingRun::resume_state() {
@@ -384,6 +387,7 @@ TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
         return result_;
       }
       text::Batch batch = batcher_->make_batch(plan[size_t(b)]);
+      if (batch_log_) batch_log_->write(batch);
       const auto began = clock::now();
       double loss = run_step(batch);
       train_seconds_ += std::chrono::duration<double>(clock::now() - began).count();

@@ -42,6 +42,7 @@ struct TrainOptions {
   int64_t max_train_pairs = 0;  // only the first N training pairs; 0 = all
   int64_t bleu_sentences = 200; // validation sentences decoded for BLEU each epoch
   int64_t log_every = 50;       // steps per metrics row
+  std::string batch_log_path;   // --log-batches: every training batch as JSON lines (train/batch_log.hpp)
   // loom train --profile: time this many steps whose plans are warm, then stop.
   StepProfiler* profiler = nullptr;
   int64_t profile_steps = 0;
