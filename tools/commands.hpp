@@ -38,6 +38,7 @@ bool parse_command_line(const Args& args, std::string_view command, std::string_
 int run_gradcheck(const Args& args);  // tools/cmd_gradcheck.cpp
 int run_explain(const Args& args);    // tools/cmd_explain.cpp
 int run_train(const Args& args);      // tools/cmd_train.cpp
+int run_bench(const Args& args);      // tools/cmd_bench.cpp
 int run_translate(const Args& args);  // tools/cmd_translate.cpp
 int run_eval(const Args& args);       // tools/cmd_eval.cpp
 int run_lengths(const Args& args);    // tools/cmd_lengths.cpp

@@ -22,6 +22,7 @@ const std::vector<Command>& commands() {
       {"gradcheck", "check ops' analytic gradients against finite differences (f64)", run_gradcheck},
       {"explain", "compile a demo graph or the translator and print its plans (and DOT)", run_explain},
       {"train", "train the attention translator on TSV sentence pairs", run_train},
+      {"bench", "time the translator's training step on a benchmark configuration (--profile: per step)", run_bench},
       {"translate", "translate sentences (arguments or stdin lines) with a checkpoint", run_translate},
       {"eval", "score a checkpoint on a TSV file: loss, perplexity, accuracy, BLEU-4", run_eval},
       {"lengths", "sequence accuracy by source length for one or more checkpoints", run_lengths},

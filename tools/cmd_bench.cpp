@@ -1,0 +1,133 @@
+// `loom bench`: the translator's training step (forward, backward, global
+// norm clipping, Adam) on a synthetic batch of one of docs/PERFORMANCE.md's
+// configurations, timed over N steps after the plan is compiled and warm;
+// --profile adds the per-step table of `loom train --profile`.
+// bench/compare_pytorch.py puts the same step beside PyTorch's.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <vector>
+
+#include "ops/dnnl/gemm_rate.hpp"
+#include "optim/optimizer.hpp"
+#include "tools/commands.hpp"
+#include "tools/option_checks.hpp"
+#include "train/synthetic_batch.hpp"
+
+namespace loom::cli {
+namespace po = boost::program_options;
+
+namespace {
+
+struct BenchOptions {
+  std::string config = "small";
+  int threads = 0;
+  int64_t steps = 20;
+  bool profile = false;
+  std::string trace_path;
+};
+
+std::string config_list() {
+  std::string text = "\n\nConfigurations (--config): B sentences of S tokens each side, embedding E, hidden H, "
+                     "vocabularies V:\n";
+  for (const models::BenchConfig& c : models::bench_configs()) {
+    char line[120];
+    std::snprintf(line, sizeof line, "  %-8s B=%-3lld S=%-4lld E=%-4lld H=%-4lld V=%lld\n", std::string(c.name).c_str(),
+                  (long long)c.B, (long long)c.S, (long long)c.E, (long long)c.H, (long long)c.V);
+    text += line;
+  }
+  return text;
+}
+
+// Milliseconds of each timed step; the profiler, when given, times their plan steps.
+std::vector<double> time_steps(const models::BenchConfig& c, int64_t steps, StepProfiler* profiler) {
+  models::Seq2Seq model(models::bench_model_config(c));
+  model.init_parameters(1);
+  auto adam = optim::make_optimizer({}, model.params());
+  const text::Batch batch = models::synthetic_batch(c);
+  for (int warm = 0; warm < 2; ++warm) {  // compile, JIT, first touch
+    model.train_step_gradients(batch);
+    optim::clip_and_step(*adam, model.params(), 1.0, 1e-3);
+  }
+  model.set_profiler(profiler);
+  std::vector<double> ms;
+  using clock = std::chrono::steady_clock;
+  for (int64_t i = 0; i < steps; ++i) {
+    const auto start = clock::now();
+    model.train_step_gradients(batch);
+    const auto update = clock::now();
+    optim::clip_and_step(*adam, model.params(), 1.0, 1e-3);
+    const auto end = clock::now();
+    if (profiler) {
+      profiler->record_outside("optimizer: clip + adam", update, end);
+      profiler->count_iteration();
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+  }
+  return ms;
+}
+
+void report(const models::BenchConfig& c, std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2];
+  std::printf("config %s (B=%lld S=T=%lld E=%lld H=%lld V=%lld), %d thread(s), %zu steps\n",
+              std::string(c.name).c_str(), (long long)c.B, (long long)c.S, (long long)c.E, (long long)c.H,
+              (long long)c.V, omp_get_max_threads(), ms.size());
+  std::printf("ms per step: median %.3f  min %.3f  max %.3f\n", median, ms.front(), ms.back());
+  std::printf("target tokens/s: %.0f (median step)\n", double(c.B * c.S) / (median / 1e3));
+}
+
+}  // namespace
+
+int run_bench(const Args& args) {
+  BenchOptions b;
+  po::options_description opts("options");
+  opts.add_options()("help,h", "print this help and exit")
+      ("config", po::value(&b.config)->default_value(b.config), "tiny | small | medium | long")
+      ("threads", po::value(&b.threads)->default_value(0)->notifier(in_range("threads", 0, kMaxThreads)),
+       "OpenMP threads (0 = all cores)")
+      ("steps", po::value(&b.steps)->default_value(b.steps)->notifier(in_range<int64_t>("steps", 1, 100000)),
+       "timed steps, after two that compile and warm up")
+      ("profile", po::bool_switch(&b.profile), "also time every plan step and print the table of `loom train --profile`")
+      ("trace", po::value(&b.trace_path)->value_name("FILE.json"),
+       "with --profile: also write the steps as Chrome trace-event JSON");
+  const std::string text =
+      "Times the translator's training step (forward, backward, clipping, Adam) on a\n"
+      "synthetic batch of full-length sentences." + config_list();
+  po::variables_map vm;
+  if (!parse_command_line(args, "bench", text, opts, vm)) return kExitUsage;
+  if (vm.count("help")) {
+    print_command_help(std::cout, "bench", text, opts);
+    return kExitOk;
+  }
+  const models::BenchConfig* config = nullptr;
+  try {
+    config = &models::bench_config(b.config);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "loom bench: --config: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (!b.trace_path.empty() && !b.profile) {
+    std::cerr << "loom bench: --trace needs --profile\n";
+    return kExitUsage;
+  }
+  if (b.threads > 0) omp_set_num_threads(b.threads);
+  StepProfiler profiler;
+  report(*config, time_steps(*config, b.steps, b.profile ? &profiler : nullptr));
+  if (!b.profile) return kExitOk;
+  std::cout << "\n" << profiler.table(measure_sgemm_gflops(512, 1024, 256));
+  if (b.trace_path.empty()) return kExitOk;
+  std::ofstream out(b.trace_path);
+  profiler.write_trace(out);
+  if (!out) {
+    std::cerr << "loom bench: cannot write the trace to '" << b.trace_path << "'\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace loom::cli
