@@ -355,6 +355,7 @@ void TrainingRun::summarise() {
 
 TrainResult TrainingRun::run(const std::atomic<bool>* stop) {
   set_up_model();
+  model_->set_compile_options({.deterministic = o_.deterministic});
   set_up_data();
   resume_state();
   result_.best_valid_loss = std::numeric_limits<double>::infinity();

@@ -55,6 +55,9 @@ struct TrainOptions {
   // Refuse to start when the memory estimate (train/memory_estimate.hpp)
   // exceeds this many bytes (0: only MemAvailable limits it).
   uint64_t max_memory = 0;
+  // Losses and weights bitwise the same on any number of threads
+  // (CompileOptions::deterministic), at some cost in speed.
+  bool deterministic = false;
 };
 
 // Training met a NaN or infinity: the message names the step and the loss or
