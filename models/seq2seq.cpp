@@ -354,16 +354,19 @@ std::unique_ptr<Seq2Seq::EvalEntry> Seq2Seq::make_eval_entry(int64_t B, int64_t 
   auto e = std::make_unique<EvalEntry>();
   e->source_mask = Tensor(config_.dtype, {B, 1, S});
   e->target_lengths = Tensor(DType::I32, {B});
+  ExecutorOptions options;
+  options.transient_arena = transient_arena_.get();
+  options.step_scratch = step_scratch_.get();
+  e->exec = std::make_unique<Executor>(evaluation_plan(B, S, T), params_, std::move(options));
+  return e;
+}
+
+Plan Seq2Seq::evaluation_plan(int64_t B, int64_t S, int64_t T) const {
   Graph g;
   BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
   DropoutSites no_dropout;
   Forward f = build_forward(in, parameter_source(g), no_dropout, 0.0);
-  ExecutorOptions options;
-  options.transient_arena = transient_arena_.get();
-  options.step_scratch = step_scratch_.get();
-  const std::vector<NamedValue> fetch{{"loss", f.loss.value}, {"logits", f.logits.value}};
-  e->exec = std::make_unique<Executor>(compile(g, fetch, compile_options_), params_, std::move(options));
-  return e;
+  return compile(g, std::vector<NamedValue>{{"loss", f.loss.value}, {"logits", f.logits.value}}, compile_options_);
 }
 
 Seq2Seq::EvalEntry& Seq2Seq::eval_entry(const text::Batch& batch) {

@@ -127,6 +127,8 @@ class Seq2Seq {
   // train_step_gradients compiles it: fetches "loss" and "grad:<name>" for
   // every parameter (`loom explain --model seq2seq`).
   Plan training_plan(int64_t B, int64_t S, int64_t T) const;
+  // The plan evaluate_batch and logits compile for (B,S,T): fetches "loss" and "logits".
+  Plan evaluation_plan(int64_t B, int64_t S, int64_t T) const;
 
   // ---- graph-building blocks (shared with decoding and tests) ----
   // Parameter nodes of g for this model's store (one node per name per graph).

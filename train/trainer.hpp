@@ -20,6 +20,9 @@
 
 namespace loom::models {
 
+// Rows of a validation batch (corpus order, no shuffling).
+inline constexpr int64_t kValidationBatch = 64;
+
 struct TrainOptions {
   std::string train_path = "data/en-es/train.tsv";
   std::string valid_path = "data/en-es/valid.tsv";
