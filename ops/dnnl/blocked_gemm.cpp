@@ -14,14 +14,15 @@ namespace loom {
 namespace {
 
 // oneDNN reads the thread count when it creates a primitive and may choose
-// its kernel and blocking from it; a block's primitive must be the same
-// whatever the caller's setting, so it is created as if for one thread.
-class OneThreadWhileCreating {
+// its kernel and blocking from it (its gemm-based kernels read it again when
+// they run, unless inside an active parallel region); a block must be the
+// same whatever the caller's setting, so it is made and run as if for one thread.
+class OneThread {
  public:
-  OneThreadWhileCreating() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~OneThreadWhileCreating() { omp_set_num_threads(saved_); }
-  OneThreadWhileCreating(const OneThreadWhileCreating&) = delete;
-  OneThreadWhileCreating& operator=(const OneThreadWhileCreating&) = delete;
+  OneThread() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(saved_); }
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
 
  private:
   int saved_;
@@ -46,7 +47,8 @@ BlockedGemm::BlockedGemm(DnnlContext& ctx, const GemmShape& shape) : shape_(shap
   // Matrix strides of a batch entry, in elements.
   const int64_t a_matrix = (s.trans_a ? s.k : s.m) * s.lda, b_matrix = (s.trans_b ? s.n : s.k) * s.ldb,
                 c_matrix = s.m * s.ldc;
-  OneThreadWhileCreating one_thread;
+  parallel_ = s.batch * s.m * s.n * s.k >= kParallelWork && (s.batch > 1 || s.m > kBlockRows || s.n > kBlockCols);
+  OneThread one_thread;
   for (int64_t bi = 0; bi < s.batch; ++bi)
     for (int64_t i0 = 0; i0 < s.m; i0 += kBlockRows)
       for (int64_t j0 = 0; j0 < s.n; j0 += kBlockCols) {
@@ -62,14 +64,20 @@ BlockedGemm::BlockedGemm(DnnlContext& ctx, const GemmShape& shape) : shape_(shap
 
 void BlockedGemm::run(const float* a, const float* b, float* c) const {
   const int64_t n = int64_t(blocks_.size());
+  auto run_block = [&](int64_t t) {
+    const Block& blk = blocks_[size_t(t)];
+    blk.gemm.run(a + blk.a_offset, b + blk.b_offset, c + blk.c_offset);
+  };
+  if (!parallel_) {  // a team per small product costs more than it saves
+    OneThread one_thread;  // and while running: oneDNN reads the count again
+    for (int64_t t = 0; t < n; ++t) run_block(t);
+    return;
+  }
   // No `if` clause: a team of one is inactive, and oneDNN would then read
   // the caller's thread count inside it; a team of several is active, and
   // oneDNN runs each block on its own thread.
 #pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < n; ++t) {
-    const Block& blk = blocks_[size_t(t)];
-    blk.gemm.run(a + blk.a_offset, b + blk.b_offset, c + blk.c_offset);
-  }
+  for (int64_t t = 0; t < n; ++t) run_block(t);
 }
 
 std::string BlockedGemm::impl_name() const {

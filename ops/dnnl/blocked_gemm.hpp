@@ -21,6 +21,8 @@ class BlockedGemm {
  public:
   // Output blocks of at most kBlockRows x kBlockCols (of C, per batch entry).
   static constexpr int64_t kBlockRows = 128, kBlockCols = 128;
+  // Products of fewer multiply-adds (M·N·K·batch) run their blocks on the calling thread.
+  static constexpr int64_t kParallelWork = int64_t(1) << 21;
 
   // Throws BackendError as Gemm does.
   BlockedGemm(DnnlContext& ctx, const GemmShape& shape);
@@ -36,6 +38,7 @@ class BlockedGemm {
   };
   GemmShape shape_;
   std::vector<Block> blocks_;
+  bool parallel_ = false;  // from the shape alone, like the blocks
 };
 
 // What a plan step holds: a Gemm, or a BlockedGemm when the context was made

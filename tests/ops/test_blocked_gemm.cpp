@@ -94,6 +94,7 @@ TEST_F(BlockedGemmTest, TransposesStridesAccumulationAndBatches) {
   check({.m = 64, .n = 4 * 96, .k = 96, .trans_b = true, .accumulate = true});  // the recurrent step
   check({.m = 257, .n = 129, .k = 500, .trans_a = true, .trans_b = true, .lda = 300, .ldb = 510, .ldc = 140});
   check({.m = 130, .n = 70, .k = 640, .trans_b = true, .batch = 3});              // attention scores
+  check({.m = 200, .n = 150, .k = 8});  // four blocks, too little work for a team: run in turn
   check({.m = 1, .n = 1, .k = 1});
 }
 
