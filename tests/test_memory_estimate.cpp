@@ -1,9 +1,12 @@
 // The memory estimate a training run checks before it starts
-// (train/memory_estimate.hpp): its parameter terms are exact, a plan counts
-// at least the planner's arenas, the batch shapes it sums over are exactly
-// those the batcher serves, and the check refuses with both numbers.
+// (train/memory_estimate.hpp): its parameter terms are exact, a plan's
+// figures are the planner's arenas and the LSTM scratch, the shared parts
+// count once (the largest) and the own parts of every plan add up, the batch
+// shapes are exactly those the batcher serves, and the check refuses with
+// both numbers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -43,7 +46,7 @@ std::set<BatchShape> served_shapes(const text::TokenizedCorpus& corpus, const te
 
 }  // namespace
 
-TEST(MemoryEstimate, PlansCountThePlannersArenasAndParametersAreExact) {
+TEST(MemoryEstimate, PlansAreThePlannersArenasAndParametersAreExact) {
   struct Case {
     Seq2SeqConfig model;
     int64_t B, S, T;
@@ -55,11 +58,12 @@ TEST(MemoryEstimate, PlansCountThePlannersArenasAndParametersAreExact) {
   for (const Case& c : cases) {
     Seq2Seq model(c.model);
     const Plan plan = model.training_plan(c.B, c.S, c.T);
-    size_t arenas = 0;
-    for (Arena a : {Arena::Transient, Arena::Input, Arena::Constant}) arenas += plan.arena_bytes[size_t(a)];
-    // Beside the arenas: each LSTM layer's backward scratch, B·S·(2·4H + H) floats.
-    const uint64_t lstm_scratch = uint64_t(c.model.layers) * 4 * c.B * (c.S + c.T) * 9 * c.model.hidden;
-    EXPECT_EQ(plan_bytes(plan), arenas + lstm_scratch) << c.model.attention << " B=" << c.B;
+    const PlanMemory m = plan_memory(plan);
+    EXPECT_EQ(m.transient, plan.arena_bytes[size_t(Arena::Transient)]);
+    EXPECT_GT(m.transient, 0u);
+    EXPECT_EQ(m.own, plan.arena_bytes[size_t(Arena::Input)] + plan.arena_bytes[size_t(Arena::Constant)]);
+    // The largest LSTM backward's scratch, B·len·(2·4H + H) floats, over the encoder (S) and decoder (T).
+    EXPECT_EQ(m.scratch, uint64_t(4 * c.B * std::max(c.S, c.T) * 9 * c.model.hidden)) << c.model.attention;
     const MemoryEstimate e = estimate_parameter_memory(c.model, {.kind = "adam"});
     uint64_t parameter_bytes = 0;
     for (const auto& entry : model.params().entries()) parameter_bytes += uint64_t(entry.shape.numel()) * 4;
@@ -88,16 +92,20 @@ TEST(MemoryEstimate, ShapesAreThoseTheBatcherServes) {
             served_shapes(corpus, {.batch_size = kValidationBatch, .shuffle = false, .length_multiple = 2}, 1));
 }
 
-TEST(MemoryEstimate, EveryPlanOfTheRunIsSummed) {
+TEST(MemoryEstimate, SharedArenasCountOnceAndOwnArenasAddUp) {
   const Seq2SeqConfig model = config(60, 16, 32, 1, "dot");
   const std::vector<BatchShape> training{{4, 8, 10}, {2, 12, 6}}, validation{{6, 12, 12}};
   MemoryEstimate e = estimate_parameter_memory(model, {.kind = "sgd"});
   add_plan_memory(e, model, training, validation);
   Seq2Seq m(model);
-  EXPECT_EQ(e.training_plans, plan_bytes(m.training_plan(4, 8, 10)) + plan_bytes(m.training_plan(2, 12, 6)));
-  EXPECT_EQ(e.evaluation_plans, plan_bytes(m.evaluation_plan(6, 12, 12)));
-  EXPECT_EQ(e.largest, (BatchShape{4, 8, 10})) << "the shape with the most tokens";
-  EXPECT_NE(e.describe().find("2 training plans"), std::string::npos) << e.describe();
+  const PlanMemory a = plan_memory(m.training_plan(4, 8, 10)), b = plan_memory(m.training_plan(2, 12, 6)),
+                   v = plan_memory(m.evaluation_plan(6, 12, 12));
+  EXPECT_EQ(e.transient, std::max({a.transient, b.transient, v.transient})) << "one arena, as large as the largest";
+  EXPECT_EQ(e.scratch, std::max({a.scratch, b.scratch, v.scratch}));
+  EXPECT_EQ(e.plan_inputs, a.own + b.own + v.own) << "each plan's own arenas";
+  EXPECT_EQ(e.plans, 3);
+  EXPECT_EQ(e.largest, (a.transient >= b.transient ? BatchShape{4, 8, 10} : BatchShape{2, 12, 6}));
+  EXPECT_NE(e.describe().find("3 plans: transient arena"), std::string::npos) << e.describe();
 }
 
 TEST(MemoryEstimate, TooBigIsRefusedWithBothNumbers) {

@@ -43,8 +43,6 @@ text::Batcher length_batcher(const text::TokenizedCorpus& corpus, const text::Ba
   return text::Batcher(std::move(pairs), options);
 }
 
-int64_t tokens(const BatchShape& s) { return s.batch * (s.source_length + s.target_length); }
-
 }  // namespace
 
 MemoryEstimate estimate_parameter_memory(const Seq2SeqConfig& model, const optim::OptimizerConfig& optimizer) {
@@ -59,15 +57,16 @@ MemoryEstimate estimate_parameter_memory(const Seq2SeqConfig& model, const optim
   return e;
 }
 
-uint64_t plan_bytes(const Plan& plan) {
-  uint64_t bytes = 0;
-  for (Arena a : {Arena::Transient, Arena::Input, Arena::Constant}) bytes += plan.arena_bytes[size_t(a)];
-  // lstm_sequence_grad keeps dgates twice and h_prev: two of its gates
-  // input (B,S,4H) and one of its output input (B,S,H) (ops/lstm_kernels.hpp).
+PlanMemory plan_memory(const Plan& plan) {
+  PlanMemory m;
+  m.transient = plan.arena_bytes[size_t(Arena::Transient)];
+  for (Arena a : {Arena::Input, Arena::Parameter, Arena::Constant}) m.own += plan.arena_bytes[size_t(a)];
+  // lstm_sequence_grad's scratch holds dgates twice and h_prev: two of its
+  // gates input (B,S,4H) and one of its output input (B,S,H).
   for (const Step& step : plan.steps)
     if (op_def(plan.program.graph.node(step.node).op).name == "lstm_sequence_grad")
-      bytes += 2 * plan.buffers[step.in[8]].bytes + plan.buffers[step.in[6]].bytes;
-  return bytes;
+      m.scratch = std::max<uint64_t>(m.scratch, 2 * plan.buffers[step.in[8]].bytes + plan.buffers[step.in[6]].bytes);
+  return m;
 }
 
 std::vector<BatchShape> training_shapes(const TrainOptions& options, uint64_t seed,
@@ -97,23 +96,29 @@ std::vector<BatchShape> validation_shapes(const TrainOptions& options, const tex
 void add_plan_memory(MemoryEstimate& e, const Seq2SeqConfig& model, const std::vector<BatchShape>& training,
                      const std::vector<BatchShape>& validation) {
   const Seq2Seq scratch(model);
+  auto add = [&e](const PlanMemory& m) {
+    e.transient = std::max(e.transient, m.transient);
+    e.scratch = std::max(e.scratch, m.scratch);
+    e.plan_inputs += m.own;
+    ++e.plans;
+  };
+  uint64_t largest_transient = 0;
   for (const BatchShape& s : training) {
-    e.training_plans += plan_bytes(scratch.training_plan(s.batch, s.source_length, s.target_length));
-    if (tokens(s) > tokens(e.largest)) e.largest = s;
+    const PlanMemory m = plan_memory(scratch.training_plan(s.batch, s.source_length, s.target_length));
+    add(m);
+    if (m.transient > largest_transient) largest_transient = m.transient, e.largest = s;
   }
   for (const BatchShape& s : validation)
-    e.evaluation_plans += plan_bytes(scratch.evaluation_plan(s.batch, s.source_length, s.target_length));
-  e.training_shapes = int64_t(training.size());
-  e.evaluation_shapes = int64_t(validation.size());
+    add(plan_memory(scratch.evaluation_plan(s.batch, s.source_length, s.target_length)));
 }
 
 std::string MemoryEstimate::describe() const {
   return format_memory_size(total()) + " (process " + format_memory_size(process) + ", parameters " +
          format_memory_size(parameters) + ", gradients " + format_memory_size(gradients) + ", optimizer state " +
-         format_memory_size(optimizer_state) + ", " + std::to_string(training_shapes) + " training plans " +
-         format_memory_size(training_plans) + " (largest B=" + std::to_string(largest.batch) +
-         " S=" + std::to_string(largest.source_length) + " T=" + std::to_string(largest.target_length) + "), " +
-         std::to_string(evaluation_shapes) + " evaluation plans " + format_memory_size(evaluation_plans) + ")";
+         format_memory_size(optimizer_state) + ", " + std::to_string(plans) + " plans: transient arena " +
+         format_memory_size(transient) + " for the largest B=" + std::to_string(largest.batch) +
+         " S=" + std::to_string(largest.source_length) + " T=" + std::to_string(largest.target_length) +
+         ", step scratch " + format_memory_size(scratch) + ", their inputs " + format_memory_size(plan_inputs) + ")";
 }
 
 uint64_t resident_memory_bytes() {

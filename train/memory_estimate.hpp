@@ -1,9 +1,10 @@
 // How much memory a training run will need, worked out before it starts, and
 // the check against what the machine has (or --max-memory). A model keeps one
-// compiled plan, with its own arenas, per batch shape it meets and never drops
-// one, so the peak of a run is the sum over the shapes its batches will have.
-// Those shapes are known in advance (the batcher is deterministic), and each
-// plan's memory is the planner's own figure (`loom explain` prints it for one).
+// compiled plan per batch shape it meets; its plans share one transient arena
+// and one step scratch (each as large as the largest plan's), and each keeps
+// its own input and constant arenas. The shapes are known in advance (the
+// batcher is deterministic), and each plan's figures are the planner's own
+// (`loom explain` prints them for one shape).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -24,16 +25,24 @@ struct BatchShape {
   auto operator<=>(const BatchShape&) const = default;
 };
 
+// What one compiled plan needs while it is cached.
+struct PlanMemory {
+  uint64_t transient = 0;  // its transient arena (shared between the model's plans)
+  uint64_t scratch = 0;    // its largest step scratch (shared likewise)
+  uint64_t own = 0;        // its input and constant arenas (its own)
+};
+
 struct MemoryEstimate {
   uint64_t process = 0;  // resident before the model: code, libraries, oneDNN, the data
   uint64_t parameters = 0, gradients = 0, optimizer_state = 0;  // exact
-  uint64_t training_plans = 0, evaluation_plans = 0;  // every plan the run will compile, summed
-  int64_t training_shapes = 0, evaluation_shapes = 0;
-  BatchShape largest;  // the training shape with the most tokens
+  uint64_t transient = 0, scratch = 0;  // the largest of every plan the run will compile
+  uint64_t plan_inputs = 0;             // their own arenas, summed
+  int64_t plans = 0;                    // training and evaluation shapes
+  BatchShape largest;                   // the training shape with the largest transient arena
   uint64_t total() const {
-    return process + parameters + gradients + optimizer_state + training_plans + evaluation_plans;
+    return process + parameters + gradients + optimizer_state + transient + scratch + plan_inputs;
   }
-  // "1.2 GB (process 40.0 MB, parameters 10.0 MB, ..., 23 training plans ...)"
+  // "1.2 GB (process 40.0 MB, parameters 10.0 MB, ..., 21 plans: transient arena ...)"
   std::string describe() const;
 };
 
@@ -42,9 +51,9 @@ struct MemoryEstimate {
 // std::invalid_argument for a bad config.
 MemoryEstimate estimate_parameter_memory(const Seq2SeqConfig& model, const optim::OptimizerConfig& optimizer);
 
-// Bytes a compiled plan holds while it is cached: its arenas, and the LSTM
-// backward scratch that its steps allocate beside them.
-uint64_t plan_bytes(const Plan& plan);
+// The planner's figures for one plan; the step scratch is the LSTM
+// backward's (ops/lstm_kernels.hpp), the one op that asks for any.
+PlanMemory plan_memory(const Plan& plan);
 
 // The distinct (B, S, T) of the batches a run with these options serves: the
 // training batches of its first kShapeEpochs epochs (fresh pairings of
