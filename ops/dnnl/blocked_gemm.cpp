@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <exception>
 
 #include "graph/errors.hpp"
 #include "ops/dnnl/context_impl.hpp"
@@ -75,9 +76,19 @@ void BlockedGemm::run(const float* a, const float* b, float* c) const {
   }
   // No `if` clause: a team of one is inactive, and oneDNN would then read
   // the caller's thread count inside it; a team of several is active, and
-  // oneDNN runs each block on its own thread.
+  // oneDNN runs each block on its own thread. An exception must not leave
+  // the region: the first is kept and thrown after it.
+  std::exception_ptr failure;
 #pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < n; ++t) run_block(t);
+  for (int64_t t = 0; t < n; ++t) {
+    try {
+      run_block(t);
+    } catch (...) {
+#pragma omp critical(loom_blocked_gemm_failure)
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
 }
 
 std::string BlockedGemm::impl_name() const {
