@@ -125,7 +125,9 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
            ->notifier(at_least<int64_t>("log-every", 0)), "steps per row of metrics.csv")
       ("log-batches", po::value(&o.batch_log_path)->value_name("FILE"),
        "write every training batch (token ids, in training order) to FILE as JSON lines, so that another "
-       "program can train on the same batches (bench/compare_pytorch.py)");
+       "program can train on the same batches (bench/compare_pytorch.py)")
+      ("deterministic", po::bool_switch(&o.deterministic),
+       "losses and weights bitwise the same on any number of threads (matrix products in fixed blocks; slower)");
 }
 
 // Every registered kind with its help line, read from the registries.
