@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "graph/attrs.hpp"
+#include "graph/precision.hpp"
 #include "graph/tensor.hpp"
 
 namespace loom {
@@ -63,6 +64,7 @@ struct PrepareCtx {
   // sharing it uses the same memory, one step at a time, so a plan with
   // many such steps (and a model with many plans) pays for the largest only.
   SharedArena& step_scratch;
+  MatmulPrecision matmul_precision = MatmulPrecision::F32;  // the plan's (CompileOptions)
 };
 
 // Shape rule: output types from input types; throws ShapeError with the rule violated.

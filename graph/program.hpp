@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "graph/graph.hpp"
+#include "graph/precision.hpp"
 
 namespace loom {
 
@@ -22,6 +23,7 @@ struct CompileOptions {
   bool reuse_in_place = true;
   bool plan_memory = true;   // best-fit offsets over liveness; off = one slot per value
   bool verify_each_pass = false;  // run verify() after every pass
+  MatmulPrecision matmul_precision = MatmulPrecision::F32;  // reaches every GEMM through PrepareCtx
 
   // Everything off: the graph runs as built, one buffer per value.
   static CompileOptions none() {
