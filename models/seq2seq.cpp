@@ -307,6 +307,12 @@ const std::string& Seq2Seq::shape_key(const text::Batch& batch) {
   return key_;
 }
 
+CompileOptions Seq2Seq::compile_options() const {
+  CompileOptions options;
+  options.matmul_precision = config_.matmul_precision;
+  return options;
+}
+
 Plan Seq2Seq::training_plan(int64_t B, int64_t S, int64_t T) const {
   Graph g;
   BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
@@ -321,7 +327,7 @@ Plan Seq2Seq::training_plan(int64_t B, int64_t S, int64_t T) const {
   const std::vector<Var> grads = grad(f.loss, wrt);
   std::vector<NamedValue> fetch{{"loss", f.loss.value}};
   for (size_t i = 0; i < entries.size(); ++i) fetch.push_back({"grad:" + entries[i].name, grads[i].value});
-  return compile(g, fetch);
+  return compile(g, fetch, compile_options());
 }
 
 std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_t S, int64_t T) {
@@ -361,9 +367,8 @@ std::unique_ptr<Seq2Seq::EvalEntry> Seq2Seq::make_eval_entry(int64_t B, int64_t 
   ExecutorOptions options;
   options.transient_arena = transient_arena_.get();
   options.step_scratch = step_scratch_.get();
-  e->exec = std::make_unique<Executor>(
-      compile(g, std::vector<NamedValue>{{"loss", f.loss.value}, {"logits", f.logits.value}}), params_,
-      std::move(options));
+  std::vector<NamedValue> fetch{{"loss", f.loss.value}, {"logits", f.logits.value}};
+  e->exec = std::make_unique<Executor>(compile(g, fetch, compile_options()), params_, std::move(options));
   return e;
 }
 
