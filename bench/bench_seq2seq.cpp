@@ -2,15 +2,18 @@
 // norm clipping, Adam) at the four configurations of docs/PERFORMANCE.md, on a synthetic
 // batch of full-length sentences; plus greedy decoding latency of one
 // 20-token sentence. Counters: target tokens/s. Threads follow
-// OMP_NUM_THREADS. The PyTorch side of the comparison is
+// OMP_NUM_THREADS. BM_TrainStepBf16 is the step with bf16 matrix products
+// (`loom train --precision bf16`). The PyTorch side of the comparison is
 // bench/compare_pytorch.py (the twin in tests/python/loom_torch.py), which
 // runs both interleaved; docs/PERFORMANCE.md has the figures.
 #include <benchmark/benchmark.h>
 
 #include <random>
+#include <string>
 
 #include "models/decode.hpp"
 #include "models/seq2seq.hpp"
+#include "ops/dnnl/bf16.hpp"
 #include "optim/optimizer.hpp"
 
 namespace loom::models {
@@ -53,9 +56,11 @@ Seq2SeqConfig model_config(const Config& c) {
   return m;
 }
 
-void BM_TrainStep(benchmark::State& state) {
+void train_steps(benchmark::State& state, MatmulPrecision precision) {
   const Config& c = kConfigs[state.range(0)];
-  Seq2Seq model(model_config(c));
+  Seq2SeqConfig config = model_config(c);
+  config.matmul_precision = precision;
+  Seq2Seq model(config);
   model.init_parameters(1);
   auto adam = optim::make_optimizer({}, model.params());
   text::Batch batch = synthetic_batch(c);
@@ -64,8 +69,19 @@ void BM_TrainStep(benchmark::State& state) {
     model.train_step_gradients(batch);
     optim::clip_and_step(*adam, model.params(), 1.0, 1e-3);
   }
-  state.SetLabel(c.name);
+  state.SetLabel(std::string(c.name) + (precision == MatmulPrecision::BF16 ? " bf16" : ""));
   state.counters["tok/s"] = benchmark::Counter(double(c.B * c.S), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_TrainStep(benchmark::State& state) { train_steps(state, MatmulPrecision::F32); }
+
+// The same with --precision bf16's matrix products; reports an error where the CPU lacks bf16.
+void BM_TrainStepBf16(benchmark::State& state) {
+  if (std::string why = bf16_unsupported_reason(); !why.empty()) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  train_steps(state, MatmulPrecision::BF16);
 }
 
 void BM_GreedyDecode20(benchmark::State& state) {
@@ -81,6 +97,7 @@ void BM_GreedyDecode20(benchmark::State& state) {
 }
 
 BENCHMARK(BM_TrainStep)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TrainStepBf16)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GreedyDecode20)->DenseRange(0, 1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
