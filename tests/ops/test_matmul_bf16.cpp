@@ -150,7 +150,7 @@ TEST(Bf16Gemm, RunSameBReusesTheRoundedB) {
 }
 
 // The plan's precision reaches the matmul op's Gemm: bf16 results differ
-// from f32 ones, within the tolerance.
+// from f32 ones, within the tolerance; the plan's text says so.
 TEST(Bf16Plan, MatmulOpFollowsTheCompileOption) {
   SKIP_WITHOUT_BF16();
   Graph g;
@@ -164,6 +164,8 @@ TEST(Bf16Plan, MatmulOpFollowsTheCompileOption) {
   double err = test::rel_l2_error(got, want);
   EXPECT_LT(err, kBf16Tolerance);
   EXPECT_GT(err, kAccumulationTolerance);
+  EXPECT_NE(compile(g, {y.value}, bf16).explain().find("matmul precision: bf16"), std::string::npos);
+  EXPECT_EQ(compile(g, {y.value}).explain().find("matmul precision"), std::string::npos);
 }
 
 // An LSTM sequence forward and backward (all seven of its GEMMs, W_hh
