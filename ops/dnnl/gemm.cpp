@@ -3,13 +3,13 @@
 // sub-matrices with a leading dimension and batched stacks in one rule; the
 // memory objects carry no buffer and get the caller's pointers at run time.
 // bf16 operands are dense copies (rounded rows of the stored matrices), so a
-// strided f32 view costs no conversion of the rows it skips.
+// strided f32 view costs no conversion of the rows it skips; they live in
+// the context's staging buffers, shared by the Gemms of one executor.
 #include "ops/dnnl/gemm.hpp"
 
 #include <string>
 
 #include "graph/errors.hpp"
-#include "graph/tensor.hpp"
 #include "ops/dnnl/bf16.hpp"
 #include "ops/dnnl/context_impl.hpp"
 
@@ -64,8 +64,8 @@ void round_operand(const Operand& op, int64_t batch, const float* src, std::byte
                      reinterpret_cast<uint16_t*>(dst));
 }
 
-AlignedBuffer bf16_copy_buffer(const Operand& op, int64_t batch) {
-  return aligned_alloc_bytes(size_t(batch * op.rows * op.cols) * sizeof(uint16_t));
+size_t bf16_copy_bytes(const Operand& op, int64_t batch) {
+  return size_t(batch * op.rows * op.cols) * sizeof(uint16_t);
 }
 
 }  // namespace
@@ -77,10 +77,9 @@ struct Gemm::Impl {
   dnnl_exec_arg_t args[4];
   int nargs = 0;
   dnnl_stream_t stream = nullptr;
-  // bf16 only: the operands' shapes and their rounded copies.
+  // bf16 only: the operands' shapes, and where their rounded copies go.
   Operand a_op{}, b_op{};
-  AlignedBuffer a16, b16;
-  const float* last_b = nullptr;  // B of the previous run (run_same_b checks it)
+  Bf16Staging* staging = nullptr;
 };
 
 Gemm::Gemm(DnnlContext& ctx, const GemmShape& s) : shape_(s), impl_(std::make_unique<Impl>()) {
@@ -96,8 +95,8 @@ Gemm::Gemm(DnnlContext& ctx, const GemmShape& s) : shape_(s), impl_(std::make_un
       throw BackendError("Gemm: " + why + " (" + gemm_str(s) + ")");
     impl_->a_op = a;
     impl_->b_op = b;
-    impl_->a16 = bf16_copy_buffer(a, s.batch);
-    impl_->b16 = bf16_copy_buffer(b, s.batch);
+    impl_->staging = &ctx.bf16_staging;
+    ctx.bf16_staging.reserve(bf16_copy_bytes(a, s.batch), bf16_copy_bytes(b, s.batch));
   }
   try {
     auto a_md = bf16 ? operand_md(a.dense(), s.batch, dt::bf16) : operand_md(a, s.batch);
@@ -139,18 +138,22 @@ std::string Gemm::impl_name() const { return impl_->pd.impl_info_str(); }
 void Gemm::run(const float* a, const float* b, float* c) const {
   Impl& im = *impl_;
   if (shape_.precision == MatmulPrecision::F32) return execute(a, b, c);
-  round_operand(im.b_op, shape_.batch, b, im.b16.get());
-  im.last_b = b;
-  round_operand(im.a_op, shape_.batch, a, im.a16.get());
-  execute(im.a16.get(), im.b16.get(), c);
+  Bf16Staging& st = *im.staging;
+  round_operand(im.b_op, shape_.batch, b, st.b.get());
+  st.b_owner = &im;
+  st.b_source = b;
+  round_operand(im.a_op, shape_.batch, a, st.a.get());
+  execute(st.a.get(), st.b.get(), c);
 }
 
 void Gemm::run_same_b(const float* a, const float* b, float* c) const {
   Impl& im = *impl_;
   if (shape_.precision == MatmulPrecision::F32) return execute(a, b, c);
-  LOOM_ASSERT(b == im.last_b, "Gemm::run_same_b: B is not the previous run's (" + gemm_str(shape_) + ")");
-  round_operand(im.a_op, shape_.batch, a, im.a16.get());
-  execute(im.a16.get(), im.b16.get(), c);
+  Bf16Staging& st = *im.staging;
+  LOOM_ASSERT(st.b_owner == &im && st.b_source == b,
+              "Gemm::run_same_b: the staged B is not this Gemm's previous one (" + gemm_str(shape_) + ")");
+  round_operand(im.a_op, shape_.batch, a, st.a.get());
+  execute(st.a.get(), st.b.get(), c);
 }
 
 void Gemm::execute(const void* a, const void* b, float* c) const {

@@ -134,9 +134,9 @@ TEST(Bf16Gemm, TranslatorShapes) {
 // it does not see a change made to B after the run that rounded it.
 TEST(Bf16Gemm, RunSameBReusesTheRoundedB) {
   SKIP_WITHOUT_BF16();
-  auto ctx = make_dnnl_context();
+  auto ctx = make_dnnl_context(), other_ctx = make_dnnl_context();
   GemmShape s{.m = 8, .n = 12, .k = 16, .trans_b = true, .precision = MatmulPrecision::BF16};
-  Gemm reused(*ctx, s), fresh(*ctx, s);
+  Gemm reused(*ctx, s), fresh(*other_ctx, s);
   Tensor a1 = test::random_tensor(DType::F32, {8 * 16}, 1), a2 = test::random_tensor(DType::F32, {8 * 16}, 2);
   Tensor b = test::random_tensor(DType::F32, {12 * 16}, 3);
   std::vector<float> c(8 * 12), want(8 * 12);
@@ -147,6 +147,24 @@ TEST(Bf16Gemm, RunSameBReusesTheRoundedB) {
   for (int64_t i = 0; i < b.numel(); ++i) b.data<float>()[i] *= 2.0f;
   reused.run_same_b(a2.data<float>(), b.data<float>(), c.data());
   EXPECT_EQ(c, want);
+}
+
+// Gemms of one context share the rounded operands: each run rounds its own
+// into them, whatever ran before, and a run_same_b after another Gemm's run
+// is refused rather than reading that Gemm's B.
+TEST(Bf16Gemm, GemmsOfOneContextShareTheStaging) {
+  SKIP_WITHOUT_BF16();
+  auto ctx = make_dnnl_context();
+  GemmShape small{.m = 4, .n = 6, .k = 8, .precision = MatmulPrecision::BF16};
+  GemmShape large{.m = 30, .n = 20, .k = 50, .precision = MatmulPrecision::BF16};
+  Gemm g_small(*ctx, small), g_large(*ctx, large);
+  Tensor a = test::random_tensor(DType::F32, {30 * 50}, 4), b = test::random_tensor(DType::F32, {50 * 20}, 5);
+  std::vector<float> c1(4 * 6), c2(4 * 6), c_large(30 * 20);
+  g_small.run(a.data<float>(), b.data<float>(), c1.data());
+  g_large.run(a.data<float>(), b.data<float>(), c_large.data());
+  g_small.run(a.data<float>(), b.data<float>(), c2.data());
+  EXPECT_EQ(c1, c2);
+  EXPECT_DEATH(g_large.run_same_b(a.data<float>(), b.data<float>(), c_large.data()), "staged B");
 }
 
 // The plan's precision reaches the matmul op's Gemm: bf16 results differ
