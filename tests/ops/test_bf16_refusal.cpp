@@ -22,7 +22,8 @@ TEST(Bf16Refusal, HiddenFeatureIsReported) {
   ASSERT_TRUE(kHidden);
   std::string why = bf16_unsupported_reason();
   EXPECT_NE(why.find("AVX512-BF16 or AMX"), std::string::npos) << why;
-  EXPECT_NE(why.find("avx2"), std::string::npos) << why;  // or narrower on an older CPU
+  EXPECT_NE(why.find(effective_cpu_isa_name()), std::string::npos) << why;
+  EXPECT_EQ(effective_cpu_isa_name().find("avx512"), std::string::npos) << "the override did not take";
 }
 
 TEST(Bf16Refusal, Bf16GemmIsRefusedAndF32StillRuns) {
