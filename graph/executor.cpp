@@ -106,7 +106,8 @@ void Executor::prepare_steps() {
     for (uint32_t b : s.out) bs.out.push_back(refs_[b]);
     if (def.prepare) {
       try {
-        bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, backend_, scratch(), plan_.options.deterministic});
+        bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, backend_, scratch(), plan_.options.deterministic,
+                                          plan_.options.matmul_precision});
       } catch (const std::exception& e) {
         throw BackendError("preparing node " + g.describe(s.node) + ": " + e.what());
       }

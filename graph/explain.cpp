@@ -93,6 +93,9 @@ std::string Plan::explain() const {
   std::string s = "passes:";
   for (const std::string& p : passes_run) s += " " + p;
   if (passes_run.empty()) s += " (none)";
+  if (options.matmul_precision != MatmulPrecision::F32)
+    s += "\nmatmul precision: " + std::string(precision_name(options.matmul_precision)) +
+         " (operands of every matmul and LSTM GEMM step; f32 accumulation and results)";
   s += "\nsteps (" + std::to_string(steps.size()) + "):\n";
   for (size_t i = 0; i < steps.size(); ++i) s += step_line(*this, i);
   s += "buffers (" + std::to_string(buffers.size()) + "):\n";

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "graph/attrs.hpp"
+#include "graph/precision.hpp"
 #include "graph/tensor.hpp"
 
 namespace loom {
@@ -64,6 +65,7 @@ struct PrepareCtx {
   // many such steps (and a model with many plans) pays for the largest only.
   SharedArena& step_scratch;
   bool deterministic = false;  // CompileOptions::deterministic of the plan
+  MatmulPrecision matmul_precision = MatmulPrecision::F32;  // the plan's (CompileOptions)
 };
 
 // Shape rule: output types from input types; throws ShapeError with the rule violated.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "graph/graph.hpp"
+#include "graph/precision.hpp"
 
 namespace loom {
 
@@ -25,6 +26,7 @@ struct CompileOptions {
   // Results bitwise independent of the OpenMP thread count: matrix products
   // run as fixed blocks (ops/dnnl/blocked_gemm.hpp), at some cost in speed.
   bool deterministic = false;
+  MatmulPrecision matmul_precision = MatmulPrecision::F32;  // reaches every GEMM through PrepareCtx
 
   // Everything off: the graph runs as built, one buffer per value.
   static CompileOptions none() {

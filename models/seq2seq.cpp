@@ -307,6 +307,12 @@ const std::string& Seq2Seq::shape_key(const text::Batch& batch) {
   return key_;
 }
 
+CompileOptions Seq2Seq::batch_plan_options() const {
+  CompileOptions options = compile_options_;
+  options.matmul_precision = config_.matmul_precision;
+  return options;
+}
+
 Plan Seq2Seq::training_plan(int64_t B, int64_t S, int64_t T) const {
   Graph g;
   BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
@@ -321,7 +327,7 @@ Plan Seq2Seq::training_plan(int64_t B, int64_t S, int64_t T) const {
   const std::vector<Var> grads = grad(f.loss, wrt);
   std::vector<NamedValue> fetch{{"loss", f.loss.value}};
   for (size_t i = 0; i < entries.size(); ++i) fetch.push_back({"grad:" + entries[i].name, grads[i].value});
-  return compile(g, fetch, compile_options_);
+  return compile(g, fetch, batch_plan_options());
 }
 
 std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_t S, int64_t T) {
@@ -366,7 +372,8 @@ Plan Seq2Seq::evaluation_plan(int64_t B, int64_t S, int64_t T) const {
   BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
   DropoutSites no_dropout;
   Forward f = build_forward(in, parameter_source(g), no_dropout, 0.0);
-  return compile(g, std::vector<NamedValue>{{"loss", f.loss.value}, {"logits", f.logits.value}}, compile_options_);
+  return compile(g, std::vector<NamedValue>{{"loss", f.loss.value}, {"logits", f.logits.value}},
+                 batch_plan_options());
 }
 
 Seq2Seq::EvalEntry& Seq2Seq::eval_entry(const text::Batch& batch) {

@@ -34,6 +34,9 @@ struct Seq2SeqConfig {
   double dropout = 0.0;                  // on embeddings and LSTM outputs, training graphs only
   double label_smoothing = 0.0;          // training loss only; evaluation reports plain NLL
   DType dtype = DType::F32;              // F64 for gradient checks
+  // Matrix products of training and evaluation plans (graph/precision.hpp);
+  // a run option, not saved in checkpoints.
+  MatmulPrecision matmul_precision = MatmulPrecision::F32;
   uint64_t seed = 1;                     // dropout masks derive from it
 };
 
@@ -97,6 +100,8 @@ class Seq2Seq {
   const Attention& attention() const { return *attention_; }
   bool has_context() const { return has_context_; }
   ParameterStore& params() { return params_; }
+  // Plans compiled from now on use p (a resumed run's choice).
+  void set_matmul_precision(MatmulPrecision p) { config_.matmul_precision = p; }
   const ParameterStore& params() const { return params_; }
 
   // Uniform(-0.1, 0.1) for every parameter, in declaration order.
@@ -167,6 +172,10 @@ class Seq2Seq {
   std::unique_ptr<EvalEntry> make_eval_entry(int64_t B, int64_t S, int64_t T);
   EvalEntry& eval_entry(const text::Batch& batch);
   const std::string& shape_key(const text::Batch& batch);
+  // Training and evaluation plans: compile_options() with the configured
+  // matmul precision. Decoding steps stay f32: a bf16 product rounds its
+  // operands on every call, which for one token costs more than it saves.
+  CompileOptions batch_plan_options() const;
 
   Seq2SeqConfig config_;
   CompileOptions compile_options_;

@@ -111,13 +111,13 @@ DnnlContext* dnnl_for(const PrepareCtx& c) {
 }
 
 std::unique_ptr<OpState> prepare_cell(const PrepareCtx& c) {
-  return lstm::make_forward_plan(dims_of(c.in[0], c.in[1]), dnnl_for(c));
+  return lstm::make_forward_plan(dims_of(c.in[0], c.in[1]), dnnl_for(c), c.matmul_precision);
 }
 std::unique_ptr<OpState> prepare_sequence(const PrepareCtx& c) {
-  return lstm::make_forward_plan(dims_of(c.in[0], c.in[2]), dnnl_for(c));
+  return lstm::make_forward_plan(dims_of(c.in[0], c.in[2]), dnnl_for(c), c.matmul_precision);
 }
 std::unique_ptr<OpState> prepare_backward(const PrepareCtx& c, const Dims& d) {
-  auto plan = lstm::make_backward_plan(d, dnnl_for(c), dtype_size(c.in[0].dtype()));
+  auto plan = lstm::make_backward_plan(d, dnnl_for(c), dtype_size(c.in[0].dtype()), c.matmul_precision);
   c.step_scratch.reserve(plan->scratch_bytes);
   return plan;
 }

@@ -9,6 +9,8 @@
 //             The weight GEMMs read an explicit transpose of dgates: oneDNN
 //             2.6 runs a transposed-A sgemm 1.3-2.5x slower than a transpose
 //             plus a plain one at these shapes (measured on 1 core).
+// In bf16 (the plan's matmul precision) the recurrent GEMMs round W_hh once
+// per sequence, not once per step (Gemm::run_same_b).
 // A row b is active at step t when t < lengths[b]; inactive steps never
 // change its state, write zero output and get zero gradient.
 #pragma once
@@ -46,11 +48,15 @@ inline void tanh_array(const double* x, double* y, int64_t n) {
 class MatMul {
  public:
   MatMul() = default;
+  // dnnl is null for f64, which runs the loop below.
   MatMul(DnnlContext* dnnl, const GemmShape& s) : shape_(s) {
     if (dnnl) gemm_.emplace(*dnnl, s);
   }
   void run(const float* a, const float* b, float* c) const { gemm_->run(a, b, c); }
   void run(const double* a, const double* b, double* c) const;
+  // B is the previous run's: bf16 reuses its rounding; f64 has none to reuse.
+  void run_same_b(const float* a, const float* b, float* c) const { gemm_->run_same_b(a, b, c); }
+  void run_same_b(const double* a, const double* b, double* c) const { run(a, b, c); }
 
  private:
   GemmShape shape_;
@@ -89,24 +95,25 @@ struct BackwardPlan : OpState {
   size_t scratch_bytes;  // step scratch: dgates (B,S,4H), dgates_t (4H,B·S), h_prev (B,S,H)
 };
 
-inline std::unique_ptr<ForwardPlan> make_forward_plan(const Dims& d, DnnlContext* dnnl) {
+inline std::unique_ptr<ForwardPlan> make_forward_plan(const Dims& d, DnnlContext* dnnl, MatmulPrecision prec) {
   auto p = std::make_unique<ForwardPlan>();
   p->d = d;
-  p->project = MatMul(dnnl, {.m = d.B * d.S, .n = d.G(), .k = d.In, .trans_b = true});
+  p->project = MatMul(dnnl, {.m = d.B * d.S, .n = d.G(), .k = d.In, .trans_b = true, .precision = prec});
   p->recur_first = MatMul(dnnl, {.m = d.B, .n = d.G(), .k = d.H, .trans_b = true, .accumulate = true,
-                                 .ldc = d.S * d.G()});
+                                 .ldc = d.S * d.G(), .precision = prec});
   p->recur_next = MatMul(dnnl, {.m = d.B, .n = d.G(), .k = d.H, .trans_b = true, .accumulate = true,
-                                .lda = d.S * d.H, .ldc = d.S * d.G()});
+                                .lda = d.S * d.H, .ldc = d.S * d.G(), .precision = prec});
   return p;
 }
 
-inline std::unique_ptr<BackwardPlan> make_backward_plan(const Dims& d, DnnlContext* dnnl, size_t elem_bytes) {
+inline std::unique_ptr<BackwardPlan> make_backward_plan(const Dims& d, DnnlContext* dnnl, size_t elem_bytes,
+                                                        MatmulPrecision prec) {
   auto p = std::make_unique<BackwardPlan>();
   p->d = d;
-  p->dh_prev = MatMul(dnnl, {.m = d.B, .n = d.H, .k = d.G(), .lda = d.S * d.G()});
-  p->dx = MatMul(dnnl, {.m = d.B * d.S, .n = d.In, .k = d.G()});
-  p->dw_ih = MatMul(dnnl, {.m = d.G(), .n = d.In, .k = d.B * d.S});
-  p->dw_hh = MatMul(dnnl, {.m = d.G(), .n = d.H, .k = d.B * d.S});
+  p->dh_prev = MatMul(dnnl, {.m = d.B, .n = d.H, .k = d.G(), .lda = d.S * d.G(), .precision = prec});
+  p->dx = MatMul(dnnl, {.m = d.B * d.S, .n = d.In, .k = d.G(), .precision = prec});
+  p->dw_ih = MatMul(dnnl, {.m = d.G(), .n = d.In, .k = d.B * d.S, .precision = prec});
+  p->dw_hh = MatMul(dnnl, {.m = d.G(), .n = d.H, .k = d.B * d.S, .precision = prec});
   p->scratch_bytes = size_t(d.B * d.S * (2 * d.G() + d.H)) * elem_bytes;
   return p;
 }
@@ -188,7 +195,8 @@ void lstm_forward(const ForwardPlan& p, const ForwardArgs<T>& a) {
   if (steps > 0) p.project.run(a.x, a.w_ih, a.gates);
   for (int64_t t = 0; t < steps; ++t) {
     if (t == 0) p.recur_first.run(a.h0, a.w_hh, a.gates);
-    else p.recur_next.run(a.output + (t - 1) * H, a.w_hh, a.gates + t * G);
+    else if (t == 1) p.recur_next.run(a.output, a.w_hh, a.gates + G);
+    else p.recur_next.run_same_b(a.output + (t - 1) * H, a.w_hh, a.gates + t * G);
     forward_step(d, t, a);
   }
   zero_steps(a.output, d, H, steps);
@@ -306,7 +314,8 @@ void lstm_backward(const BackwardPlan& p, const BackwardArgs<T>& a, std::byte* s
   zero_steps(dgates, d, G, steps);
   for (int64_t t = steps - 1; t >= 0; --t) {
     backward_step(d, t, a, dgates);
-    p.dh_prev.run(dgates + t * G, a.w_hh, a.dh0);  // dh_{t-1} for every row
+    if (t == steps - 1) p.dh_prev.run(dgates + t * G, a.w_hh, a.dh0);  // dh_{t-1} for every row
+    else p.dh_prev.run_same_b(dgates + t * G, a.w_hh, a.dh0);
   }
   for (int64_t b = 0; b < d.B; ++b)  // rows that never ran pass the adjoints through
     if (a.lengths && a.lengths[b] == 0) {

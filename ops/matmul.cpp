@@ -1,7 +1,8 @@
 // Matrix products. "matmul": (M,K)x(K,N) -> (M,N), or batched
 // (B,M,K)x(B,K,N) -> (B,M,N); attrs transpose_a / transpose_b read an operand
 // as stored transposed ((K,M) or (N,K)), so no transpose op is ever needed.
-// f32 runs through a oneDNN Gemm built in `prepare`; f64 (gradient checks)
+// f32 runs through a oneDNN Gemm built in `prepare`, in the plan's matmul
+// precision (f32, or bf16 operands with f32 results); f64 (gradient checks)
 // through a reference loop. The gradient rule emits matmul nodes only:
 //   Y = op_a(A)·op_b(B),  d op_a(A) = dY·op_b(B)ᵀ,  d op_b(B) = op_a(A)ᵀ·dY,
 // and a transposed operand's adjoint is the transpose of that, which is again
@@ -87,7 +88,8 @@ struct MatmulState : OpState {
 std::unique_ptr<OpState> prepare_matmul(const PrepareCtx& c) {
   if (c.out[0].dtype() != DType::F32) return nullptr;
   MatmulDims d = matmul_dims(c.in[0].shape(), c.in[1].shape(), c.attrs);
-  GemmShape gs{.m = d.m, .n = d.n, .k = d.k, .trans_a = d.ta, .trans_b = d.tb, .batch = d.batch};
+  GemmShape gs{.m = d.m, .n = d.n, .k = d.k, .trans_a = d.ta, .trans_b = d.tb, .batch = d.batch,
+               .precision = c.matmul_precision};
   return std::make_unique<MatmulState>(StepGemm(dnnl_context(c), gs));
 }
 

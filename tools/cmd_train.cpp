@@ -10,6 +10,7 @@
 #include "train/memory_estimate.hpp"
 #include "train/output_folder.hpp"
 #include "train/trainer.hpp"
+#include "ops/dnnl/bf16.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/profile_report.hpp"
@@ -79,7 +80,26 @@ void add_model_options(po::options_description& d, models::TrainOptions& o) {
            ->notifier(below<double>("dropout", 0.0, 1.0)), "dropout on embeddings and LSTM outputs")
       ("label-smoothing", po::value(&o.model.label_smoothing)->default_value(o.model.label_smoothing)
            ->notifier(below<double>("label-smoothing", 0.0, 1.0)),
-       "label smoothing of the training loss");
+       "label smoothing of the training loss")
+      ("precision", po::value<std::string>()->default_value("f32")->notifier([&o](const std::string& v) {
+         one_of("precision", {"f32", "bf16"})(v);
+         o.model.matmul_precision = *parse_precision(v);
+       }),
+       "matrix products in f32, or bf16 with f32 accumulation (weights, optimiser and loss stay f32; needs "
+       "AVX512-BF16 or AMX)");
+}
+
+// bf16 on a CPU that cannot run it is refused before any data is read.
+bool precision_supported(const models::TrainOptions& o) {
+  if (o.model.matmul_precision != MatmulPrecision::BF16) return true;
+  if (o.deterministic) {  // fixed blocks would round their operands into one shared buffer at once
+    std::cerr << "loom train: --deterministic works with --precision f32 only\n";
+    return false;
+  }
+  std::string why = bf16_unsupported_reason();
+  if (why.empty()) return true;
+  std::cerr << "loom train: --precision bf16: " << why << "; use --precision f32\n";
+  return false;
 }
 
 void add_optimizer_options(po::options_description& d, models::TrainOptions& o) {
@@ -188,6 +208,7 @@ int run_train(const Args& args) {
     o.profiler = &profiler;
     o.profile_steps = profile.steps;
   }
+  if (!precision_supported(o)) return kExitUsage;
   if (threads > 0) omp_set_num_threads(threads);
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);  // what kill and batch schedulers send

@@ -124,6 +124,7 @@ void TrainingRun::set_up_model() {
     check_training_memory(read_model_config(o_.resume), o_, train_.tokens, valid_.tokens);
     LoadedModel loaded = load_model(o_.resume, {.allow_nonfinite = o_.resume_nonfinite});
     model_ = std::move(loaded.model);
+    model_->set_matmul_precision(o_.model.matmul_precision);
     src_vocab_ = std::move(loaded.source_vocab);
     tgt_vocab_ = std::move(loaded.target_vocab);
     return;

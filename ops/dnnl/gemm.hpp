@@ -10,11 +10,18 @@
 // buffer (one gate block of an LSTM weight) is lda/ldb/ldc > its width. With
 // batch > 1 each operand is a stack of `batch` matrices, `stored rows × ld`
 // elements apart.
+// With precision BF16 the primitive reads bf16 copies of A and B, which run()
+// rounds into dense buffers of the context (shared by its Gemms, so the
+// context must outlive them), and accumulates and writes C in f32
+// (oneDNN 2.6's fpmath_mode::bf16 leaves its CPU matmul in f32, so the
+// operands are converted explicitly). Constructing one throws BackendError
+// on a CPU without AVX512-BF16 or AMX.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "graph/precision.hpp"
 #include "ops/dnnl/context.hpp"
 
 namespace loom {
@@ -26,6 +33,7 @@ struct GemmShape {
   int64_t batch = 1;
   // Leading dimensions (row strides of the stored matrices, in elements); 0 = dense.
   int64_t lda = 0, ldb = 0, ldc = 0;
+  MatmulPrecision precision = MatmulPrecision::F32;
 };
 
 class Gemm {
@@ -38,12 +46,17 @@ class Gemm {
 
   // a, b, c point at the first element of the (first) stored matrix.
   void run(const float* a, const float* b, float* c) const;
+  // The same, where B holds the values it held in this Gemm's previous run
+  // and no other Gemm of the context ran since: bf16 reuses its rounded copy
+  // (an LSTM's W_hh across the time steps).
+  void run_same_b(const float* a, const float* b, float* c) const;
   const GemmShape& shape() const { return shape_; }
   // oneDNN's name for the implementation it chose (benchmarks, `loom explain`).
   std::string impl_name() const;
 
  private:
   struct Impl;
+  void execute(const void* a, const void* b, float* c) const;
   GemmShape shape_;
   std::unique_ptr<Impl> impl_;
 };

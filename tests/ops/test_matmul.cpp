@@ -15,32 +15,14 @@
 #include "graph/errors.hpp"
 #include "ops/dnnl/gemm.hpp"
 #include "ops/ops.hpp"
+#include "tests/support/naive_gemm.hpp"
 #include "tests/support/op_test.hpp"
 
 namespace loom {
 namespace {
 
 // ---- naive references ----------------------------------------------------------
-// A strided, batched GEMM with the same conventions as GemmShape: stored
-// matrices with row strides lda/ldb/ldc, batch stride = stored rows × ld.
-void naive_gemm(const GemmShape& s, const std::vector<double>& a, const std::vector<double>& b,
-                std::vector<double>& c) {
-  int64_t lda = s.lda ? s.lda : (s.trans_a ? s.m : s.k), ldb = s.ldb ? s.ldb : (s.trans_b ? s.k : s.n);
-  int64_t ldc = s.ldc ? s.ldc : s.n;
-  int64_t sa = (s.trans_a ? s.k : s.m) * lda, sb = (s.trans_b ? s.n : s.k) * ldb, sc = s.m * ldc;
-  for (int64_t bi = 0; bi < s.batch; ++bi)
-    for (int64_t i = 0; i < s.m; ++i)
-      for (int64_t j = 0; j < s.n; ++j) {
-        double acc = 0;
-        for (int64_t p = 0; p < s.k; ++p) {
-          double av = s.trans_a ? a[size_t(bi * sa + p * lda + i)] : a[size_t(bi * sa + i * lda + p)];
-          double bv = s.trans_b ? b[size_t(bi * sb + j * ldb + p)] : b[size_t(bi * sb + p * ldb + j)];
-          acc += av * bv;
-        }
-        double& out = c[size_t(bi * sc + i * ldc + j)];
-        out = s.accumulate ? out + acc : acc;
-      }
-}
+using test::naive_gemm;
 
 std::vector<double> values(const Tensor& t) { return t.to_vector(); }
 
@@ -240,10 +222,7 @@ TEST(Linear, ShapeErrors) {
 void check_gemm(const GemmShape& s) {
   auto ctx = make_dnnl_context();
   Gemm gemm(*ctx, s);
-  int64_t lda = s.lda ? s.lda : (s.trans_a ? s.m : s.k), ldb = s.ldb ? s.ldb : (s.trans_b ? s.k : s.n);
-  int64_t ldc = s.ldc ? s.ldc : s.n;
-  int64_t na = s.batch * (s.trans_a ? s.k : s.m) * lda, nb = s.batch * (s.trans_b ? s.n : s.k) * ldb;
-  int64_t nc = s.batch * s.m * ldc;
+  auto [na, nb, nc] = test::stored_sizes(s);
   Tensor a = test::random_tensor(DType::F32, {na}, 21), b = test::random_tensor(DType::F32, {nb}, 22);
   Tensor c = test::random_tensor(DType::F32, {nc}, 23);  // padding and, with accumulate, the addend
   std::vector<double> want = values(c);
