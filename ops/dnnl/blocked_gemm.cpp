@@ -109,6 +109,11 @@ void StepGemm::run(const float* a, const float* b, float* c) const {
   else plain_->run(a, b, c);
 }
 
+void StepGemm::run_same_b(const float* a, const float* b, float* c) const {
+  if (blocked_) blocked_->run(a, b, c);
+  else plain_->run_same_b(a, b, c);
+}
+
 std::string StepGemm::impl_name() const { return blocked_ ? blocked_->impl_name() : plain_->impl_name(); }
 
 }  // namespace loom

@@ -51,6 +51,8 @@ class StepGemm {
   StepGemm& operator=(StepGemm&&) noexcept;
 
   void run(const float* a, const float* b, float* c) const;
+  // Gemm::run_same_b for a plain product; a blocked one (f32 only) has no rounding to reuse.
+  void run_same_b(const float* a, const float* b, float* c) const;
   std::string impl_name() const;
 
  private:
