@@ -9,12 +9,15 @@
 // add and mul operands may come in either order.
 // Pre:  a verified program; runs before fuse_elementwise, which would hide
 //       the activations and products inside fused nodes.
-// Post: every match in which no value but h' and c' is read outside the
-//       pattern or is a program output, and whose operands have exactly the
-//       types lstm_cell's shape rule accepts (f32 or f64), is one lstm_cell
-//       node at the position of c'; h' and c' are its outputs 0 and 1. A
-//       graph whose backward reads the gates (autograd of the composed cell)
-//       is therefore left as built.
+// Post: every match whose operands have exactly the types lstm_cell's shape
+//       rule accepts (f32 or f64), and in which the only values read outside
+//       the pattern or fetched are h', c', the gate activations and tanh(c'),
+//       is one lstm_cell node at the position of c'; h' and c' are its
+//       outputs 0 and 1. Outside readers of an activation (the backward of a
+//       differentiated cell) read a slice of the cell's saved activations
+//       (output 2) instead, and those of tanh(c') a tanh of output 1; any
+//       other escaping value (the pre-activations, a product) leaves the
+//       cell as built.
 #include <algorithm>
 #include <optional>
 
@@ -26,12 +29,23 @@ namespace loom {
 namespace {
 
 constexpr const char* kCellOp = "lstm_cell";
+constexpr int kTanhOfCell = -1;
+
+// An interior value lstm_cell can still provide to readers outside the
+// pattern: gate k's activation is a slice of its saved output 2 (i, f, g, o),
+// tanh(c') is recomputed from output 1.
+struct Provided {
+  uint32_t node;
+  int gate;  // 0..3, or kTanhOfCell
+};
 
 struct CellMatch {
   // Operands in lstm_cell's order: x h c w_ih w_hh b_ih b_hh.
   std::vector<Value> operands;
   NodeId h_next, c_next;
   std::vector<uint32_t> interior;  // every pattern node except h' and c'
+  std::vector<Provided> providable;
+  std::vector<Provided> escaping;  // those read from outside or fetched
 };
 
 // The single-output op node behind `v` if its op is `op`, else null.
@@ -79,6 +93,7 @@ class CellMatcher {
     const Node* t = node_if(g_, b, "tanh");
     if (!t || !gate(a, "sigmoid", 3) || !node_if(g_, t->inputs[0], "add")) return false;
     m_.interior.push_back(b.node.v);
+    m_.providable.push_back({b.node.v, kTanhOfCell});
     m_.c_next = t->inputs[0].node;
     return true;
   }
@@ -124,6 +139,7 @@ class CellMatcher {
     if (begin != k * h || end != (k + 1) * h) return false;
     gates_ = gates;
     m_.interior.push_back(act.node.v);
+    m_.providable.push_back({act.node.v, int(k)});
     m_.interior.push_back(a->inputs[0].node.v);
     return true;
   }
@@ -191,10 +207,31 @@ Readers find_readers(const Program& p) {
   return r;
 }
 
-// The match may replace its nodes: they are distinct and unclaimed, only h'
-// and c' are read from outside or fetched, no operand is computed inside the
-// pattern, and lstm_cell's shape rule gives h' and c' their exact types.
-bool replaceable(const Graph& g, const Readers& r, const CellMatch& m, const std::vector<char>& claimed) {
+// Interior values read from outside the pattern or fetched must be ones
+// lstm_cell provides (a training graph's backward reads the activations and
+// tanh(c')), and read only after c', where the lstm_cell node will stand;
+// records them in m.escaping.
+bool only_provided_escape(const Readers& r, CellMatch& m, const std::vector<uint32_t>& all) {
+  auto inside = [&](uint32_t id) { return std::binary_search(all.begin(), all.end(), id); };
+  for (uint32_t id : m.interior) {
+    bool escapes = r.is_output[id];
+    for (uint32_t reader : r.of[id]) {
+      if (inside(reader)) continue;
+      if (reader < m.c_next.v) return false;
+      escapes = true;
+    }
+    if (!escapes) continue;
+    auto p = std::find_if(m.providable.begin(), m.providable.end(), [&](const Provided& q) { return q.node == id; });
+    if (p == m.providable.end()) return false;
+    m.escaping.push_back(*p);
+  }
+  return true;
+}
+
+// The match may replace its nodes: they are distinct and unclaimed, only h',
+// c' and values lstm_cell provides leave the pattern, no operand is computed
+// inside it, and lstm_cell's shape rule gives h' and c' their exact types.
+bool replaceable(const Graph& g, const Readers& r, CellMatch& m, const std::vector<char>& claimed) {
   std::vector<uint32_t> all = m.interior;
   all.push_back(m.h_next.v);
   all.push_back(m.c_next.v);
@@ -202,10 +239,7 @@ bool replaceable(const Graph& g, const Readers& r, const CellMatch& m, const std
   if (std::adjacent_find(all.begin(), all.end()) != all.end()) return false;
   auto inside = [&](uint32_t id) { return std::binary_search(all.begin(), all.end(), id); };
   for (uint32_t id : all) if (claimed[id]) return false;
-  for (uint32_t id : m.interior) {
-    if (r.is_output[id]) return false;
-    for (uint32_t reader : r.of[id]) if (!inside(reader)) return false;
-  }
+  if (!only_provided_escape(r, m, all)) return false;
   std::vector<TensorType> types;
   for (const Value& v : m.operands) {
     if (inside(v.node.v)) return false;
@@ -230,6 +264,20 @@ Node cell_node(const Graph& g, const GraphRewriter& rw, const CellMatch& m) {
   const Node& h_next = g.node(m.h_next);
   return Node{cell, std::move(inputs), Attrs{}, op_def(cell).infer(types, Attrs{}), h_next.name, h_next.site,
               nullptr};
+}
+
+// Redirects each escaping interior value to what `cell` provides in its place.
+void provide_escaping(const Graph& g, GraphRewriter& rw, const CellMatch& m, NodeId cell) {
+  static const OpId slice = op_id("slice"), tanh = op_id("tanh");
+  for (const Provided& p : m.escaping) {
+    const Node& old = g.node({p.node});
+    const int64_t h = old.outputs[0].shape[1];
+    Node n = p.gate == kTanhOfCell
+                 ? Node{tanh, {{cell, 1}}, Attrs{}, old.outputs, old.name, old.site, nullptr}
+                 : Node{slice, {{cell, 2}}, Attrs{{"axis", int64_t(1)}, {"begin", p.gate * h}, {"end", (p.gate + 1) * h}},
+                        old.outputs, old.name, old.site, nullptr};
+    rw.redirect({p.node}, {{rw.append(std::move(n)), 0}});
+  }
 }
 
 }  // namespace
@@ -259,6 +307,7 @@ void run_fuse_lstm_cell(Program& program, const CompileOptions&) {
       NodeId cell = rw.append(cell_node(g, rw, m));
       rw.redirect(m.c_next, {{cell, 1}});
       rw.redirect(m.h_next, {{cell, 0}});
+      provide_escaping(g, rw, m, cell);
     } else if (!claimed[id]) {
       rw.copy({id});
     }

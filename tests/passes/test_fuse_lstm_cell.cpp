@@ -1,9 +1,10 @@
 // fuse_lstm_cell: an LSTM cell written from matmul/add/slice/sigmoid/tanh/mul
 // compiles to one lstm_cell step with the unrewritten graph's results (f64
 // and f32), in the variants a user writes (biases before or after, operands
-// of add and mul in either order, two unrolled steps); a cell whose
-// intermediates are read elsewhere or fetched, and near misses (gate order,
-// activation, weight layout), are left as built.
+// of add and mul in either order, two unrolled steps). Gate activations read
+// elsewhere (a fetch, the backward of a differentiated cell) come from the
+// cell's saved activations; a cell whose other intermediates escape, and near
+// misses (gate order, activation, weight layout), are left as built.
 #include <algorithm>
 
 #include "autograd/grad.hpp"
@@ -45,7 +46,7 @@ Var gate_sum(const Cell& in, Var x, Var h, const Style& s) {
 }
 
 struct Composed {
-  Var h, c, i_gate;
+  Var h, c, i_gate, pre;  // pre: the gate pre-activations (B,4H)
 };
 
 Composed composed_cell(const Cell& in, Var x, Var h, Var c, const Style& s = {}) {
@@ -55,7 +56,7 @@ Composed composed_cell(const Cell& in, Var x, Var h, Var c, const Style& s = {})
   Var o = s.o_tanh ? ops::tanh(gate(3)) : ops::sigmoid(gate(3));
   Var c_next = s.swap_operands ? g * i + c * f : f * c + i * g;
   Var h_next = s.swap_operands ? ops::tanh(c_next) * o : o * ops::tanh(c_next);
-  return {h_next, c_next, i};
+  return {h_next, c_next, i, gates};
 }
 
 test::Feeds cell_feeds(const Graph& g, DType dt) {
@@ -181,36 +182,67 @@ TEST(FuseLstmCell, TwoUnrolledStepsAreTwoLstmCellSteps) {
   }
 }
 
-TEST(FuseLstmCell, FetchedIntermediateKeepsTheCellAsBuilt) {
-  Graph g;
-  Cell in = cell_inputs(g, DType::F64);
-  Composed out = composed_cell(in, in.x, in.h, in.c);
-  std::vector<std::string> ops = compiled_ops(g, {out.h, out.c, out.i_gate});
-  EXPECT_EQ(count(ops, "lstm_cell"), 0);
-  EXPECT_EQ(count(ops, "slice"), 4);
-  expect_same_results(g, {out.h, out.c, out.i_gate}, DType::F64);
+TEST(FuseLstmCell, FetchedActivationIsASliceOfTheSavedGates) {
+  for (DType dt : {DType::F64, DType::F32}) {
+    Graph g;
+    Cell in = cell_inputs(g, dt);
+    Composed out = composed_cell(in, in.x, in.h, in.c);
+    std::vector<std::string> ops = compiled_ops(g, {out.h, out.c, out.i_gate});
+    EXPECT_EQ(ops, (std::vector<std::string>{"lstm_cell", "slice"})) << dtype_name(dt);
+    expect_same_results(g, {out.h, out.c, out.i_gate}, dt);
+  }
 }
 
-TEST(FuseLstmCell, IntermediateReadElsewhereKeepsTheCellAsBuilt) {
+TEST(FuseLstmCell, BackwardReadsTheSavedActivations) {
+  for (DType dt : {DType::F64, DType::F32}) {
+    Graph g;
+    Cell in = cell_inputs(g, dt);
+    Composed out = composed_cell(in, in.x, in.h, in.c);
+    Var loss = ops::sum(out.h * out.h) + ops::sum(out.c * 0.5);
+    std::vector<Var> fetch{loss};
+    for (const Var& d : grad(loss, {in.x, in.h, in.c, in.w_ih, in.w_hh, in.b_ih, in.b_hh})) fetch.push_back(d);
+    std::vector<std::string> ops = compiled_ops(g, fetch);
+    EXPECT_EQ(count(ops, "lstm_cell"), 1) << dtype_name(dt);
+    EXPECT_EQ(count(ops, "sigmoid"), 0) << dtype_name(dt);
+    expect_same_results(g, fetch, dt);
+  }
+}
+
+TEST(FuseLstmCell, FetchedPreActivationsKeepTheCellAsBuilt) {
   Graph g;
   Cell in = cell_inputs(g, DType::F64);
   Composed out = composed_cell(in, in.x, in.h, in.c);
-  Var y = out.h + out.i_gate;  // the input gate leaves the pattern
+  std::vector<std::string> ops = compiled_ops(g, {out.h, out.c, out.pre});
+  EXPECT_EQ(count(ops, "lstm_cell"), 0);
+  EXPECT_EQ(count(ops, "slice"), 4);
+  expect_same_results(g, {out.h, out.c, out.pre}, DType::F64);
+}
+
+TEST(FuseLstmCell, PreActivationsReadElsewhereKeepTheCellAsBuilt) {
+  Graph g;
+  Cell in = cell_inputs(g, DType::F64);
+  Composed out = composed_cell(in, in.x, in.h, in.c);
+  Var y = out.h + ops::slice(out.pre, -1, 0, H);  // the pre-activations leave the pattern
   std::vector<std::string> ops = compiled_ops(g, {y, out.c});
   EXPECT_EQ(count(ops, "lstm_cell"), 0);
   expect_same_results(g, {y, out.c}, DType::F64);
 }
 
-TEST(FuseLstmCell, BackwardReadingTheGatesKeepsTheCellAsBuilt) {
+TEST(FuseLstmCell, ActivationReadBeforeTheCellStateKeepsTheCellAsBuilt) {
+  // The lstm_cell node would stand where c' is; a reader built before it
+  // could not see the saved activations.
   Graph g;
   Cell in = cell_inputs(g, DType::F64);
-  Composed out = composed_cell(in, in.x, in.h, in.c);
-  Var loss = ops::sum(out.h * out.h) + ops::sum(out.c);
-  std::vector<Var> fetch{loss};
-  for (const Var& d : grad(loss, {in.x, in.w_ih, in.b_hh})) fetch.push_back(d);
-  std::vector<std::string> ops = compiled_ops(g, fetch);
-  EXPECT_EQ(count(ops, "lstm_cell"), 0);
-  expect_same_results(g, fetch, DType::F64);
+  Var gates = gate_sum(in, in.x, in.h, {});
+  auto gate = [&](int k) { return ops::slice(gates, -1, k * H, (k + 1) * H); };
+  Var i = ops::sigmoid(gate(0)), f = ops::sigmoid(gate(1)), gg = ops::tanh(gate(2)), o = ops::sigmoid(gate(3));
+  Var early = ops::exp(i);
+  Var c_next = f * in.c + i * gg;
+  Var h_next = o * ops::tanh(c_next);
+  Program p{g, {h_next.value, c_next.value, early.value}};
+  run_fuse_lstm_cell(p, test::only(&CompileOptions::fuse_lstm_cell));
+  EXPECT_EQ(test::count_op(p.graph, "lstm_cell"), 0);
+  EXPECT_EQ(p.graph.size(), g.size());
 }
 
 TEST(FuseLstmCell, WrongGateOrderIsNotRewritten) {
