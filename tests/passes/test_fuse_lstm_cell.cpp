@@ -1,7 +1,7 @@
 // fuse_lstm_cell: an LSTM cell written from matmul/add/slice/sigmoid/tanh/mul
 // compiles to one lstm_cell step with the unrewritten graph's results (f64
-// and f32), in the variants a user writes (biases before or after, operands
-// of add and mul in either order, two unrolled steps). Gate activations read
+// and f32), in the variants a user writes (biases before or after, linear(),
+// operands of add and mul in either order, two unrolled steps). Gate activations read
 // elsewhere (a fetch, the backward of a differentiated cell) come from the
 // cell's saved activations; a cell whose other intermediates escape, and near
 // misses (gate order, activation, weight layout), are left as built.
@@ -33,6 +33,7 @@ Cell cell_inputs(Graph& g, DType dt) {
 // How the hand-written cell deviates from the plain PyTorch formula.
 struct Style {
   bool bias_per_term = false;   // (x W_ih^T + b_ih) + (h W_hh^T + b_hh)
+  bool linear = false;          // linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)
   bool recurrent_first = false;  // h's product written before x's
   bool swap_operands = false;   // tanh(g) * sigmoid(i), c * sigmoid(f), ...
   int gate_order[4] = {0, 1, 2, 3};  // slice index of i, f, g, o
@@ -40,6 +41,7 @@ struct Style {
 };
 
 Var gate_sum(const Cell& in, Var x, Var h, const Style& s) {
+  if (s.linear) return ops::linear(x, in.w_ih, in.b_ih) + ops::linear(h, in.w_hh, in.b_hh);
   Var px = ops::matmul(x, in.w_ih, false, true), ph = ops::matmul(h, in.w_hh, false, true);
   if (s.bias_per_term) return s.recurrent_first ? (ph + in.b_hh) + (px + in.b_ih) : (px + in.b_ih) + (ph + in.b_hh);
   return s.recurrent_first ? ph + in.b_hh + px + in.b_ih : px + in.b_ih + ph + in.b_hh;
@@ -132,7 +134,7 @@ void expect_left_alone(const Style& style) {
 
 TEST(FuseLstmCell, HandWrittenCellIsOneLstmCellStep) { expect_rewritten({}); }
 
-TEST(FuseLstmCell, BiasesPerTermAndRecurrentProductFirst) {
+TEST(FuseLstmCell, BiasesPerTermLinearAndRecurrentProductFirst) {
   Style per_term;
   per_term.bias_per_term = true;
   expect_rewritten(per_term);
@@ -141,6 +143,9 @@ TEST(FuseLstmCell, BiasesPerTermAndRecurrentProductFirst) {
   expect_rewritten(recurrent_first);
   per_term.recurrent_first = true;
   expect_rewritten(per_term);
+  Style linear;
+  linear.linear = true;
+  expect_rewritten(linear);
 }
 
 TEST(FuseLstmCell, OperandsOfMulAndAddInEitherOrder) {
