@@ -164,7 +164,8 @@ class CellMatcher {
       }
     }
     if (!pending.empty() || products.size() != 2 || biases.size() != 2) return false;
-    return assign_operands(products, biases);
+    assign_operands(products, biases);
+    return true;
   }
 
   // matmul(a, w, transpose_a=0, transpose_b=1) of rank 2 with G's type.
@@ -176,7 +177,7 @@ class CellMatcher {
 
   // The product whose left operand is (B,H) is the recurrent one; when both
   // are, the sum is symmetric and the order written is kept.
-  bool assign_operands(std::vector<Value>& products, const std::vector<Value>& biases) {
+  void assign_operands(std::vector<Value>& products, const std::vector<Value>& biases) {
     const Shape& c = g_.type(m_.operands.at(0)).shape;
     auto lhs = [&](Value p) { return g_.node(p.node).inputs[0]; };
     if (!(g_.type(lhs(products[1])).shape == c)) std::swap(products[0], products[1]);
@@ -186,7 +187,6 @@ class CellMatcher {
     m_.interior.push_back(products[1].node.v);
     Value prev_c = m_.operands[0];
     m_.operands = {ih.inputs[0], hh.inputs[0], prev_c, ih.inputs[1], hh.inputs[1], biases[0], biases[1]};
-    return true;
   }
 
   const Graph& g_;
