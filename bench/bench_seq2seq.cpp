@@ -1,6 +1,7 @@
 // One training step of the attention translator (forward, backward, global
 // norm clipping, Adam) at the four configurations of docs/PERFORMANCE.md, on a synthetic
-// batch of full-length sentences; plus greedy decoding latency of one
+// batch of full-length sentences, and small and medium again with deterministic
+// plans (`loom train --deterministic`); plus greedy decoding latency of one
 // 20-token sentence. Counters: target tokens/s. Threads follow
 // OMP_NUM_THREADS. The PyTorch side of the comparison is
 // bench/compare_pytorch.py (the twin in tests/python/loom_torch.py), which
@@ -53,9 +54,10 @@ Seq2SeqConfig model_config(const Config& c) {
   return m;
 }
 
-void BM_TrainStep(benchmark::State& state) {
+void train_steps(benchmark::State& state, const CompileOptions& options) {
   const Config& c = kConfigs[state.range(0)];
   Seq2Seq model(model_config(c));
+  model.set_compile_options(options);
   model.init_parameters(1);
   auto adam = optim::make_optimizer({}, model.params());
   text::Batch batch = synthetic_batch(c);
@@ -67,6 +69,10 @@ void BM_TrainStep(benchmark::State& state) {
   state.SetLabel(c.name);
   state.counters["tok/s"] = benchmark::Counter(double(c.B * c.S), benchmark::Counter::kIsIterationInvariantRate);
 }
+
+void BM_TrainStep(benchmark::State& state) { train_steps(state, {}); }
+// What `loom train --deterministic` costs: matrix products in fixed blocks.
+void BM_TrainStepDeterministic(benchmark::State& state) { train_steps(state, {.deterministic = true}); }
 
 void BM_GreedyDecode20(benchmark::State& state) {
   Config c = kConfigs[state.range(0)];
@@ -81,6 +87,7 @@ void BM_GreedyDecode20(benchmark::State& state) {
 }
 
 BENCHMARK(BM_TrainStep)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TrainStepDeterministic)->DenseRange(1, 2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GreedyDecode20)->DenseRange(0, 1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

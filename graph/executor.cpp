@@ -106,7 +106,7 @@ void Executor::prepare_steps() {
     for (uint32_t b : s.out) bs.out.push_back(refs_[b]);
     if (def.prepare) {
       try {
-        bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, backend_, scratch()});
+        bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, backend_, scratch(), plan_.options.deterministic});
       } catch (const std::exception& e) {
         throw BackendError("preparing node " + g.describe(s.node) + ": " + e.what());
       }

@@ -63,6 +63,7 @@ struct PrepareCtx {
   // sharing it uses the same memory, one step at a time, so a plan with
   // many such steps (and a model with many plans) pays for the largest only.
   SharedArena& step_scratch;
+  bool deterministic = false;  // CompileOptions::deterministic of the plan
 };
 
 // Shape rule: output types from input types; throws ShapeError with the rule violated.

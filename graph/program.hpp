@@ -23,6 +23,9 @@ struct CompileOptions {
   bool reuse_in_place = true;
   bool plan_memory = true;   // best-fit offsets over liveness; off = one slot per value
   bool verify_each_pass = false;  // run verify() after every pass
+  // Results bitwise independent of the OpenMP thread count: matrix products
+  // run as fixed blocks (ops/dnnl/blocked_gemm.hpp), at some cost in speed.
+  bool deterministic = false;
 
   // Everything off: the graph runs as built, one buffer per value.
   static CompileOptions none() {

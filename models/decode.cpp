@@ -101,7 +101,7 @@ Plan compile_encoder_plan(const Seq2Seq& model, int64_t S) {
     fetch.push_back({layer_name('h', int64_t(k)), enc.states[k].h.value});
     fetch.push_back({layer_name('c', int64_t(k)), enc.states[k].c.value});
   }
-  return compile(g, fetch);
+  return compile(g, fetch, model.compile_options());
 }
 
 Plan compile_decoder_step_plan(const Seq2Seq& model, int64_t K, int64_t S) {
@@ -128,7 +128,7 @@ Plan compile_decoder_step_plan(const Seq2Seq& model, int64_t K, int64_t S) {
   Var logits = ops::reshape(model.build_logits(dec, att, p), {K, cfg.tgt_vocab});
   fetch[0] = {"log_probs", named(ops::log_softmax(logits, -1), "log_probs").value};
   if (att.weights.graph) fetch.push_back({"attention", att.weights.value});
-  return compile(g, fetch);
+  return compile(g, fetch, model.compile_options());
 }
 
 std::unique_ptr<Executor> Decoder::make_encoder_plan(int64_t S) {

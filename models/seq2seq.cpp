@@ -321,7 +321,7 @@ Plan Seq2Seq::training_plan(int64_t B, int64_t S, int64_t T) const {
   const std::vector<Var> grads = grad(f.loss, wrt);
   std::vector<NamedValue> fetch{{"loss", f.loss.value}};
   for (size_t i = 0; i < entries.size(); ++i) fetch.push_back({"grad:" + entries[i].name, grads[i].value});
-  return compile(g, fetch);
+  return compile(g, fetch, compile_options_);
 }
 
 std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_t S, int64_t T) {
@@ -354,17 +354,19 @@ std::unique_ptr<Seq2Seq::EvalEntry> Seq2Seq::make_eval_entry(int64_t B, int64_t 
   auto e = std::make_unique<EvalEntry>();
   e->source_mask = Tensor(config_.dtype, {B, 1, S});
   e->target_lengths = Tensor(DType::I32, {B});
+  ExecutorOptions options;
+  options.transient_arena = transient_arena_.get();
+  options.step_scratch = step_scratch_.get();
+  e->exec = std::make_unique<Executor>(evaluation_plan(B, S, T), params_, std::move(options));
+  return e;
+}
+
+Plan Seq2Seq::evaluation_plan(int64_t B, int64_t S, int64_t T) const {
   Graph g;
   BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
   DropoutSites no_dropout;
   Forward f = build_forward(in, parameter_source(g), no_dropout, 0.0);
-  ExecutorOptions options;
-  options.transient_arena = transient_arena_.get();
-  options.step_scratch = step_scratch_.get();
-  e->exec = std::make_unique<Executor>(
-      compile(g, std::vector<NamedValue>{{"loss", f.loss.value}, {"logits", f.logits.value}}), params_,
-      std::move(options));
-  return e;
+  return compile(g, std::vector<NamedValue>{{"loss", f.loss.value}, {"logits", f.logits.value}}, compile_options_);
 }
 
 Seq2Seq::EvalEntry& Seq2Seq::eval_entry(const text::Batch& batch) {
@@ -414,6 +416,12 @@ Tensor Seq2Seq::logits(const text::Batch& batch) {
   Tensor out(config_.dtype, {B, T, config_.tgt_vocab});
   std::memcpy(out.raw(), e.exec->output("logits").data, out.bytes());
   return out;
+}
+
+void Seq2Seq::set_compile_options(const CompileOptions& options) {
+  compile_options_ = options;
+  train_plans_->clear();
+  eval_plans_->clear();
 }
 
 size_t Seq2Seq::cached_plans() const { return train_plans_->size() + eval_plans_->size(); }

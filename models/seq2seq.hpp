@@ -116,12 +116,19 @@ class Seq2Seq {
   EvalResult evaluate_batch(const text::Batch& batch);
   // Forward only: logits (B,T,Vt) with teacher forcing, no dropout.
   Tensor logits(const text::Batch& batch);
+  // Options of every plan the model compiles from now on (training,
+  // evaluation, decoding): deterministic plans give the same bits on any
+  // number of threads. Drops the plans compiled so far.
+  void set_compile_options(const CompileOptions& options);
+  const CompileOptions& compile_options() const { return compile_options_; }
   // Compiled plans held (training and evaluation).
   size_t cached_plans() const;
   // The plan of a training step for batch shape (B,S,T), as
   // train_step_gradients compiles it: fetches "loss" and "grad:<name>" for
   // every parameter (`loom explain --model seq2seq`).
   Plan training_plan(int64_t B, int64_t S, int64_t T) const;
+  // The plan evaluate_batch and logits compile for (B,S,T): fetches "loss" and "logits".
+  Plan evaluation_plan(int64_t B, int64_t S, int64_t T) const;
 
   // ---- graph-building blocks (shared with decoding and tests) ----
   // Parameter nodes of g for this model's store (one node per name per graph).
@@ -162,6 +169,7 @@ class Seq2Seq {
   const std::string& shape_key(const text::Batch& batch);
 
   Seq2SeqConfig config_;
+  CompileOptions compile_options_;
   uint64_t dropout_step_ = 0;
   StepProfiler* profiler_ = nullptr;
   std::unique_ptr<Attention> attention_;

@@ -21,7 +21,7 @@
 #include <string>
 
 #include "graph/op_def.hpp"
-#include "ops/dnnl/gemm.hpp"
+#include "ops/dnnl/blocked_gemm.hpp"
 #include "ops/op_util.hpp"
 #include "ops/vmath.hpp"
 
@@ -54,7 +54,7 @@ class MatMul {
 
  private:
   GemmShape shape_;
-  std::optional<Gemm> gemm_;
+  std::optional<StepGemm> gemm_;
 };
 
 // C (m,n) (+)= op(A) op(B), honouring the leading dimensions; batch 1 only.

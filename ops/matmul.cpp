@@ -12,7 +12,7 @@
 
 #include "graph/op_example.hpp"
 #include "graph/vjp.hpp"
-#include "ops/dnnl/gemm.hpp"
+#include "ops/dnnl/blocked_gemm.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
@@ -79,8 +79,8 @@ std::vector<TensorType> infer_matmul(std::span<const TensorType> in, const Attrs
 
 // ---- kernels -------------------------------------------------------------------
 struct MatmulState : OpState {
-  explicit MatmulState(Gemm g) : gemm(std::move(g)) {}
-  Gemm gemm;
+  explicit MatmulState(StepGemm g) : gemm(std::move(g)) {}
+  StepGemm gemm;
 };
 
 // f32 only: f64 runs the reference loop and needs no state.
@@ -88,7 +88,7 @@ std::unique_ptr<OpState> prepare_matmul(const PrepareCtx& c) {
   if (c.out[0].dtype() != DType::F32) return nullptr;
   MatmulDims d = matmul_dims(c.in[0].shape(), c.in[1].shape(), c.attrs);
   GemmShape gs{.m = d.m, .n = d.n, .k = d.k, .trans_a = d.ta, .trans_b = d.tb, .batch = d.batch};
-  return std::make_unique<MatmulState>(Gemm(dnnl_context(c), gs));
+  return std::make_unique<MatmulState>(StepGemm(dnnl_context(c), gs));
 }
 
 // a: (Bt,M,K) or (Bt,K,M)  b: (Bt,K,N) or (Bt,N,K)  y: (Bt,M,N); Bt = 1 for 2-D.

@@ -4,6 +4,7 @@
 // scale (clip_and_step), so a clipped step reads the gradients twice, not four times.
 #include "optim/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -97,13 +98,23 @@ class Adam final : public Optimizer {
   Tensor m_, v_;
 };
 
+// A fixed number of partial sums over fixed chunks, added in chunk order: the
+// norm (and so the clipped update) is the same bits on any number of threads,
+// where an OpenMP reduction clause would add per-thread partials.
 double grad_norm(ParameterStore& params) {
-  const int64_t n = params.numel();
-  double sq = 0;
+  constexpr int kChunks = 64;
+  const int64_t n = params.numel(), len = (n + kChunks - 1) / kChunks;
+  double part[kChunks];
   for_each_float(params, [&](auto*, auto* g) {
-#pragma omp parallel for simd reduction(+ : sq) schedule(static)
-    for (int64_t i = 0; i < n; ++i) sq += double(g[i]) * double(g[i]);
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < kChunks; ++p) {
+      double sq = 0;
+      for (int64_t i = p * len; i < std::min(n, (p + 1) * len); ++i) sq += double(g[i]) * double(g[i]);
+      part[p] = sq;
+    }
   });
+  double sq = 0;
+  for (double v : part) sq += v;
   return std::sqrt(sq);
 }
 

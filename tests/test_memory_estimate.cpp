@@ -1,12 +1,18 @@
-// The memory estimate a training run checks before it allocates its model
-// (train/memory_estimate.hpp): its activation term bounds what the planner
-// lays out for the same training step, its parameter terms are exact, and the
-// check refuses with both numbers; sizes parse as the option documents.
+// The memory estimate a training run checks before it starts
+// (train/memory_estimate.hpp): its parameter terms are exact, a plan's
+// figures are the planner's arenas and the LSTM scratch, the shared parts
+// count once (the largest) and the own parts of every plan add up, the batch
+// shapes are exactly those the batcher serves, and the check refuses with
+// both numbers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
 
 #include "graph/plan.hpp"
+#include "text/batcher.hpp"
+#include "text/vocabulary.hpp"
 #include "train/memory_estimate.hpp"
 
 using namespace loom;
@@ -24,9 +30,23 @@ Seq2SeqConfig config(int64_t vocab, int64_t embed, int64_t hidden, int64_t layer
   return c;
 }
 
+text::TokenizedCorpus toy_corpus() { return text::tokenize_pairs(text::read_tsv("data/toy.tsv"), "data/toy.tsv"); }
+
+// The shapes of the batches a real batcher serves over `epochs` epochs.
+std::set<BatchShape> served_shapes(const text::TokenizedCorpus& corpus, const text::BatcherOptions& options,
+                                   int64_t epochs) {
+  text::Vocabulary src = text::Vocabulary::build(corpus.sources, {}), tgt = text::Vocabulary::build(corpus.targets, {});
+  text::Batcher batcher(text::encode_pairs(corpus, src, tgt), options);
+  std::set<BatchShape> shapes;
+  for (int64_t e = 0; e < epochs; ++e)
+    for (const text::Batch& b : batcher.epoch(uint64_t(e)))
+      shapes.insert({b.source.shape()[0], b.source.shape()[1], b.target_input.shape()[1]});
+  return shapes;
+}
+
 }  // namespace
 
-TEST(MemoryEstimate, BoundsThePlannersArenasAndCountsParametersExactly) {
+TEST(MemoryEstimate, PlansAreThePlannersArenasAndParametersAreExact) {
   struct Case {
     Seq2SeqConfig model;
     int64_t B, S, T;
@@ -38,10 +58,13 @@ TEST(MemoryEstimate, BoundsThePlannersArenasAndCountsParametersExactly) {
   for (const Case& c : cases) {
     Seq2Seq model(c.model);
     const Plan plan = model.training_plan(c.B, c.S, c.T);
-    size_t planned = 0;
-    for (Arena a : {Arena::Transient, Arena::Input, Arena::Constant}) planned += plan.arena_bytes[size_t(a)];
-    const MemoryEstimate e = estimate_training_memory(c.model, {.kind = "adam"}, c.B, c.S, c.T);
-    EXPECT_GE(e.activations, planned) << c.model.attention << " B=" << c.B;
+    const PlanMemory m = plan_memory(plan);
+    EXPECT_EQ(m.transient, plan.arena_bytes[size_t(Arena::Transient)]);
+    EXPECT_GT(m.transient, 0u);
+    EXPECT_EQ(m.own, plan.arena_bytes[size_t(Arena::Input)] + plan.arena_bytes[size_t(Arena::Constant)]);
+    // The largest LSTM backward's scratch, B·len·(2·4H + H) floats, over the encoder (S) and decoder (T).
+    EXPECT_EQ(m.scratch, uint64_t(4 * c.B * std::max(c.S, c.T) * 9 * c.model.hidden)) << c.model.attention;
+    const MemoryEstimate e = estimate_parameter_memory(c.model, {.kind = "adam"});
     uint64_t parameter_bytes = 0;
     for (const auto& entry : model.params().entries()) parameter_bytes += uint64_t(entry.shape.numel()) * 4;
     EXPECT_EQ(e.parameters, parameter_bytes);
@@ -50,8 +73,44 @@ TEST(MemoryEstimate, BoundsThePlannersArenasAndCountsParametersExactly) {
   }
 }
 
+TEST(MemoryEstimate, ShapesAreThoseTheBatcherServes) {
+  const text::TokenizedCorpus corpus = toy_corpus();
+  TrainOptions o;
+  o.batch_size = 3;
+  o.bucket_width = 1;
+  o.length_multiple = 2;
+  o.epochs = 4;
+  const std::vector<BatchShape> estimated = training_shapes(o, 7, corpus);
+  const std::set<BatchShape> served = served_shapes(
+      corpus, {.batch_size = 3, .bucket_width = 1, .seed = 7, .length_multiple = 2}, o.epochs);
+  EXPECT_EQ(std::set<BatchShape>(estimated.begin(), estimated.end()), served);
+  EXPECT_GT(served.size(), 2u) << "a corpus with several lengths and a partial batch";
+  o.max_steps = 1;
+  EXPECT_EQ(training_shapes(o, 7, corpus).size(), 1u) << "one step compiles one plan";
+  const std::vector<BatchShape> valid = validation_shapes(o, corpus);
+  EXPECT_EQ(std::set<BatchShape>(valid.begin(), valid.end()),
+            served_shapes(corpus, {.batch_size = kValidationBatch, .shuffle = false, .length_multiple = 2}, 1));
+}
+
+TEST(MemoryEstimate, SharedArenasCountOnceAndOwnArenasAddUp) {
+  const Seq2SeqConfig model = config(60, 16, 32, 1, "dot");
+  const std::vector<BatchShape> training{{4, 8, 10}, {2, 12, 6}}, validation{{6, 12, 12}};
+  MemoryEstimate e = estimate_parameter_memory(model, {.kind = "sgd"});
+  add_plan_memory(e, model, training, validation);
+  Seq2Seq m(model);
+  const PlanMemory a = plan_memory(m.training_plan(4, 8, 10)), b = plan_memory(m.training_plan(2, 12, 6)),
+                   v = plan_memory(m.evaluation_plan(6, 12, 12));
+  EXPECT_EQ(e.transient, std::max({a.transient, b.transient, v.transient})) << "one arena, as large as the largest";
+  EXPECT_EQ(e.scratch, std::max({a.scratch, b.scratch, v.scratch}));
+  EXPECT_EQ(e.plan_inputs, a.own + b.own + v.own) << "each plan's own arenas";
+  EXPECT_EQ(e.plans, 3);
+  EXPECT_EQ(e.largest, (a.transient >= b.transient ? BatchShape{4, 8, 10} : BatchShape{2, 12, 6}));
+  EXPECT_NE(e.describe().find("3 plans: transient arena"), std::string::npos) << e.describe();
+}
+
 TEST(MemoryEstimate, TooBigIsRefusedWithBothNumbers) {
-  const MemoryEstimate e = estimate_training_memory(config(100, 16, 32, 1, "dot"), {.kind = "adam"}, 8, 10, 10);
+  MemoryEstimate e = estimate_parameter_memory(config(100, 16, 32, 1, "dot"), {.kind = "adam"});
+  add_plan_memory(e, config(100, 16, 32, 1, "dot"), {{8, 10, 10}}, {});
   EXPECT_NO_THROW(check_memory(e, 0, std::nullopt));
   EXPECT_NO_THROW(check_memory(e, e.total(), e.total()));
   try {
@@ -68,11 +127,11 @@ TEST(MemoryEstimate, TooBigIsRefusedWithBothNumbers) {
   } catch (const InsufficientMemory& error) {
     EXPECT_NE(std::string(error.what()).find("MemAvailable"), std::string::npos) << error.what();
   }
-  // A config far past any machine is refused, not overflowed into a small number.
-  const MemoryEstimate huge = estimate_training_memory(config(100000, 8192, 8192, 64, "additive"), {.kind = "adam"},
-                                                       65536, 1024, 1024);
-  EXPECT_GT(huge.total(), uint64_t(1) << 50);
+  // A config far past any machine is refused on its exact terms, not overflowed into a small number.
+  const MemoryEstimate huge = estimate_parameter_memory(config(100000, 8192, 8192, 64, "additive"), {.kind = "adam"});
+  EXPECT_GT(huge.total(), uint64_t(1) << 38);
   EXPECT_TRUE(available_memory_bytes().has_value()) << "Linux has /proc/meminfo";
+  EXPECT_GT(resident_memory_bytes(), 0u) << "Linux has /proc/self/statm";
 }
 
 TEST(MemoryEstimate, SizesParseAndPrint) {

@@ -8,14 +8,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <vector>
 
-#include "ops/dnnl/gemm_rate.hpp"
 #include "optim/optimizer.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
+#include "tools/profile_report.hpp"
 #include "train/synthetic_batch.hpp"
 
 namespace loom::cli {
@@ -119,15 +118,8 @@ int run_bench(const Args& args) {
   StepProfiler profiler;
   report(*config, time_steps(*config, b.steps, b.profile ? &profiler : nullptr));
   if (!b.profile) return kExitOk;
-  std::cout << "\n" << profiler.table(measure_sgemm_gflops(512, 1024, 256));
-  if (b.trace_path.empty()) return kExitOk;
-  std::ofstream out(b.trace_path);
-  profiler.write_trace(out);
-  if (!out) {
-    std::cerr << "loom bench: cannot write the trace to '" << b.trace_path << "'\n";
-    return kExitFailure;
-  }
-  return kExitOk;
+  std::cout << "\n";
+  return report_profile(profiler, b.trace_path, "bench");
 }
 
 }  // namespace loom::cli

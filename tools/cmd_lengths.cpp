@@ -26,13 +26,12 @@ struct Accuracy {
 };
 
 // bucket (first length of a `width`-wide bucket) → exact-match accuracy.
-std::map<int64_t, Accuracy> accuracy_by_length(const std::string& checkpoint, const std::vector<text::TextPair>& pairs,
+std::map<int64_t, Accuracy> accuracy_by_length(const std::string& checkpoint, const text::TokenizedCorpus& corpus,
                                                int64_t width) {
   models::LoadedModel m = models::load_model(checkpoint);
-  text::TokenizedCorpus corpus = text::tokenize_pairs(pairs);
   models::Decoder decoder(*m.model);
   std::map<int64_t, Accuracy> buckets;
-  for (size_t i = 0; i < pairs.size(); ++i) {
+  for (size_t i = 0; i < corpus.sources.size(); ++i) {
     const auto& source = corpus.sources[i];
     models::Translation t = decoder.greedy(m.source_vocab.encode(source));
     Accuracy& a = buckets[int64_t(source.size()) / width * width];
@@ -74,9 +73,10 @@ int run_lengths(const Args& args) {
   if (labels.empty()) labels = checkpoints;
   if (threads > 0) omp_set_num_threads(threads);
   try {
-    std::vector<text::TextPair> pairs = text::read_tsv(data);
+    // Once, before any checkpoint loads; errors name the file and line.
+    const text::TokenizedCorpus corpus = text::tokenize_pairs(text::read_tsv(data), data);
     std::vector<std::map<int64_t, Accuracy>> results;
-    for (const std::string& c : checkpoints) results.push_back(accuracy_by_length(c, pairs, width));
+    for (const std::string& c : checkpoints) results.push_back(accuracy_by_length(c, corpus, width));
     std::cout << "| source length |";
     for (const std::string& l : labels) std::cout << " " << l << " |";
     std::cout << "\n|---|";

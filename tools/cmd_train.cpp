@@ -5,15 +5,14 @@
 
 #include <atomic>
 #include <csignal>
-#include <fstream>
 #include <iostream>
 
 #include "train/memory_estimate.hpp"
 #include "train/output_folder.hpp"
 #include "train/trainer.hpp"
-#include "ops/dnnl/gemm_rate.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
+#include "tools/profile_report.hpp"
 
 namespace loom::cli {
 namespace po = boost::program_options;
@@ -126,7 +125,9 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
            ->notifier(at_least<int64_t>("log-every", 0)), "steps per row of metrics.csv")
       ("log-batches", po::value(&o.batch_log_path)->value_name("FILE"),
        "write every training batch (token ids, in training order) to FILE as JSON lines, so that another "
-       "program can train on the same batches (bench/compare_pytorch.py)");
+       "program can train on the same batches (bench/compare_pytorch.py)")
+      ("deterministic", po::bool_switch(&o.deterministic),
+       "losses and weights bitwise the same on any number of threads (matrix products in fixed blocks; slower)");
 }
 
 // Every registered kind with its help line, read from the registries.
@@ -148,21 +149,6 @@ void add_profile_options(po::options_description& d, ProfileRequest& p) {
        "per-step table and stop with a checkpoint")
       ("trace", po::value(&p.trace_path)->value_name("FILE.json"),
        "with --profile: also write the steps as Chrome trace-event JSON (Perfetto, chrome://tracing)");
-}
-
-// The table, with the sgemm rate measured now at a size typical of the small
-// configuration's LSTM products (B·T = 512 rows, 4H = 1024 columns, depth 256).
-int report_profile(const StepProfiler& profiler, const ProfileRequest& p) {
-  std::cout << profiler.table(measure_sgemm_gflops(512, 1024, 256));
-  if (p.trace_path.empty()) return kExitOk;
-  std::ofstream out(p.trace_path);
-  profiler.write_trace(out);
-  if (!out) {
-    std::cerr << "loom train: cannot write the trace to '" << p.trace_path << "'\n";
-    return kExitFailure;
-  }
-  std::cout << "trace written to " << p.trace_path << "\n";
-  return kExitOk;
 }
 
 }  // namespace
@@ -209,7 +195,7 @@ int run_train(const Args& args) {
     models::TrainResult r = models::train(o, std::cerr, &g_stop);
     std::cout << "steps " << r.global_step << "  best valid loss " << r.best_valid_loss << "  last BLEU "
               << r.last_valid_bleu << "  checkpoint " << r.checkpoint << "\n";
-    if (o.profiler) return report_profile(profiler, profile);
+    if (o.profiler) return report_profile(profiler, profile.trace_path, "train");
     return g_stop.load() ? 130 : kExitOk;
   } catch (const models::OutputFolderNotEmpty& e) {
     std::cerr << "loom train: " << e.what() << "\n";

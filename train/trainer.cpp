@@ -121,7 +121,7 @@ void TrainingRun::set_up_model() {
   train_ = read_corpus(o_.train_path, o_.max_train_pairs);
   valid_ = read_corpus(o_.valid_path, 0);
   if (!o_.resume.empty()) {
-    check_training_memory(read_model_config(o_.resume), o_, {&train_.tokens, &valid_.tokens});
+    check_training_memory(read_model_config(o_.resume), o_, train_.tokens, valid_.tokens);
     LoadedModel loaded = load_model(o_.resume, {.allow_nonfinite = o_.resume_nonfinite});
     model_ = std::move(loaded.model);
     src_vocab_ = std::move(loaded.source_vocab);
@@ -134,7 +134,7 @@ void TrainingRun::set_up_model() {
   config.src_vocab = src_vocab_.size();
   config.tgt_vocab = tgt_vocab_.size();
   config.seed = o_.seed;
-  const MemoryEstimate memory = check_training_memory(config, o_, {&train_.tokens, &valid_.tokens});
+  const MemoryEstimate memory = check_training_memory(config, o_, train_.tokens, valid_.tokens);
   log_ << "memory: about " << memory.describe() << "\n";
   model_ = std::make_unique<Seq2Seq>(config);
   model_->init_parameters(o_.seed);
@@ -149,7 +149,7 @@ void TrainingRun::set_up_data() {
   bo.seed = seed_;
   batcher_ = std::make_unique<text::Batcher>(text::encode_pairs(train_.tokens, src_vocab_, tgt_vocab_), bo);
   bo.shuffle = false;
-  bo.batch_size = 64;
+  bo.batch_size = kValidationBatch;
   valid_batcher_ = std::make_unique<text::Batcher>(text::encode_pairs(valid_.tokens, src_vocab_, tgt_vocab_), bo);
   optimizer_ = optim::make_optimizer(o_.optimizer, model_->params());
   optim::ScheduleConfig sc = o_.schedule;
@@ -355,6 +355,7 @@ void TrainingRun::summarise() {
 
 TrainResult TrainingRun::run(const std::atomic<bool>* stop) {
   set_up_model();
+  model_->set_compile_options({.deterministic = o_.deterministic});
   set_up_data();
   resume_state();
   result_.best_valid_loss = std::numeric_limits<double>::infinity();

@@ -20,6 +20,9 @@
 
 namespace loom::models {
 
+// Rows of a validation batch (corpus order, no shuffling).
+inline constexpr int64_t kValidationBatch = 64;
+
 struct TrainOptions {
   std::string train_path = "data/en-es/train.tsv";
   std::string valid_path = "data/en-es/valid.tsv";
@@ -55,6 +58,9 @@ struct TrainOptions {
   // Refuse to start when the memory estimate (train/memory_estimate.hpp)
   // exceeds this many bytes (0: only MemAvailable limits it).
   uint64_t max_memory = 0;
+  // Losses and weights bitwise the same on any number of threads
+  // (CompileOptions::deterministic), at some cost in speed.
+  bool deterministic = false;
 };
 
 // Training met a NaN or infinity: the message names the step and the loss or

@@ -11,6 +11,7 @@ class DnnlContext final : public BackendContext {
   DnnlContext() : engine(dnnl::engine::kind::cpu, 0), stream(engine) {}
   dnnl::engine engine;
   dnnl::stream stream;
+  bool deterministic = false;  // matrix products of the plan being prepared are StepGemm's blocked kind
 };
 
 }  // namespace loom
