@@ -19,6 +19,7 @@ struct CompileOptions {
   bool eliminate_dead_code = true;
   bool fold_constants = true;
   bool eliminate_common_subexpressions = true;
+  bool fuse_lstm_cell = true;  // an LSTM cell written from primitives -> lstm_cell
   bool fuse_elementwise = true;
   bool reuse_in_place = true;
   bool plan_memory = true;   // best-fit offsets over liveness; off = one slot per value
@@ -30,7 +31,7 @@ struct CompileOptions {
 
   // Everything off: the graph runs as built, one buffer per value.
   static CompileOptions none() {
-    return {false, false, false, false, false, false, false};
+    return {false, false, false, false, false, false, false, false};
   }
 };
 

@@ -14,6 +14,9 @@ void run_eliminate_dead_code(Program& program, const CompileOptions& options);
 void run_fold_constants(Program& program, const CompileOptions& options);
 // Merges nodes computing the same op on the same values (and equal small constants).
 void run_eliminate_common_subexpressions(Program& program, const CompileOptions& options);
+// Replaces an LSTM cell written from matmul/add/slice/sigmoid/tanh/mul, whose
+// gates nothing else reads, by one "lstm_cell" node.
+void run_fuse_lstm_cell(Program& program, const CompileOptions& options);
 // Turns chains of elementwise ops into single "fused_elementwise" nodes.
 void run_fuse_elementwise(Program& program, const CompileOptions& options);
 

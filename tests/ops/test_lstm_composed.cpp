@@ -43,7 +43,10 @@ std::vector<Tensor> run_cell(DType dt, bool fused) {
   test::Feeds feeds;
   uint64_t seed = 11;
   for (const Var& v : wrt) feeds.emplace_back(v.node().name, test::random_tensor(dt, v.shape(), seed++));
-  return test::run_graph(g, fetch, feeds);
+  // Kept as built: fuse_lstm_cell would turn the composition into lstm_cell.
+  CompileOptions as_built;
+  as_built.fuse_lstm_cell = false;
+  return test::run_graph(g, fetch, feeds, as_built);
 }
 
 void expect_fused_matches_composed(DType dt, double tol) {

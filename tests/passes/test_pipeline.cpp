@@ -70,7 +70,7 @@ TEST(Pipeline, ShrinksThePlanAndVerifiesAfterEachPass) {
 
 TEST(Pipeline, PipelineListsEachPassWithItsFlag) {
   const std::vector<Pass>& ps = pipeline();
-  ASSERT_EQ(ps.size(), 5u);
+  ASSERT_EQ(ps.size(), 6u);
   EXPECT_EQ(ps.front().name, "eliminate_dead_code");
   EXPECT_EQ(ps.back().name, "fuse_elementwise");
   for (const Pass& p : ps) EXPECT_NE(p.enabled, nullptr) << p.name;
