@@ -16,10 +16,26 @@ struct Executor::BoundStep {
 };
 
 Executor::Executor(Plan plan, ParameterStore& params, ExecutorOptions options)
-    : plan_(std::move(plan)), params_(&params), params_version_(0) {
+    : plan_(std::move(plan)), params_(&params), params_version_(0), on_output_ready_(options.on_output_ready) {
   bind_buffers(options);
   params_version_ = params.layout_version();
   prepare_steps();
+  if (on_output_ready_) index_ready_outputs();
+}
+
+// An output is final after the last step writing its buffer; one delivered
+// by a copy, or not computed by the plan at all, only after the copies.
+void Executor::index_ready_outputs() {
+  ready_after_.assign(plan_.steps.size() + 1, {});
+  for (size_t o = 0; o < plan_.output_buffers.size(); ++o) {
+    const uint32_t b = plan_.output_buffers[o];
+    size_t after = plan_.steps.size();
+    for (size_t i = 0; i < plan_.steps.size(); ++i)
+      if (std::find(plan_.steps[i].out.begin(), plan_.steps[i].out.end(), b) != plan_.steps[i].out.end()) after = i;
+    for (const OutputCopy& c : copies_)
+      if (c.buffer == b) after = plan_.steps.size();
+    ready_after_[after].push_back(o);
+  }
 }
 
 Executor::~Executor() = default;
@@ -128,8 +144,12 @@ void Executor::run() {
       throw GraphError("while running node " + plan_.program.graph.describe(s.node) + ": " + e.what());
     }
     if (profiler_) profiler_->record(first_row + uint32_t(i), start, StepProfiler::clock::now());
+    if (on_output_ready_)
+      for (size_t o : ready_after_[i]) on_output_ready_(o);
   }
   copy_outputs();
+  if (on_output_ready_)
+    for (size_t o : ready_after_.back()) on_output_ready_(o);
   ++run_index_;
 }
 

@@ -2,6 +2,7 @@
 // step's op to prepare (oneDNN primitives, scratch), then runs steps in order.
 // After the first run, run() allocates nothing (tests/test_executor.cpp).
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,11 @@ struct ExecutorOptions {
   // copied after the run (the value is another output's too, or a parameter,
   // input or constant). The caller need not know which.
   std::vector<std::pair<std::string, TensorRef>> output_targets;
+  // Called by run() with each output's index as soon as the output is final
+  // where output(i) and the output targets read it: just after the step that
+  // computes it, or after the run's copies. A caller can start on early
+  // outputs while the rest run (sending gradients while backward goes on).
+  std::function<void(size_t output)> on_output_ready;
 };
 
 class Executor {
@@ -66,6 +72,7 @@ class Executor {
   void bind_output_targets(const ExecutorOptions& options, std::vector<uint32_t>& bound_buffers);
   void prepare_steps();
   void copy_outputs();
+  void index_ready_outputs();
 
   Plan plan_;
   ParameterStore* params_;
@@ -75,6 +82,9 @@ class Executor {
   std::vector<TensorRef> refs_;  // one per buffer
   std::vector<BoundStep> bound_;
   std::vector<OutputCopy> copies_;  // output_targets that could not be bound
+  std::function<void(size_t)> on_output_ready_;
+  // Outputs final after step i (ready_after_[i]) and after the copies (the last row).
+  std::vector<std::vector<size_t>> ready_after_;
   uint64_t run_index_ = 0;
   StepProfiler* profiler_ = nullptr;
 };

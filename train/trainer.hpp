@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/world.hpp"
 #include "graph/profiler.hpp"
 #include "models/seq2seq.hpp"
 #include "text/vocabulary.hpp"
@@ -54,6 +55,11 @@ struct TrainOptions {
   // Refuse to start when the memory estimate (train/memory_estimate.hpp)
   // exceeds this many bytes (0: only MemAvailable limits it).
   uint64_t max_memory = 0;
+  // The ranks of a data-parallel job (docs/DISTRIBUTED.md); null = one
+  // process. Each rank trains on its share of every batch_size batch; rank 0
+  // alone writes the output folder.
+  dist::World* world = nullptr;
+  int64_t bucket_bytes = 4 << 20;  // gradient buckets summed while backward runs
 };
 
 // Training met a NaN or infinity: the message names the step and the loss or
@@ -71,6 +77,7 @@ struct TrainResult {
   double best_valid_loss = 0;
   double last_valid_bleu = 0;
   std::string checkpoint;       // the last checkpoint written
+  double allreduce_wait_seconds = 0;  // waiting for gradient sums that backward did not hide
 };
 
 // Throws (TextError, CheckpointError, std::invalid_argument) with the file or
