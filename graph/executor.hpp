@@ -25,9 +25,11 @@ struct ExecutorOptions {
   // input or constant). The caller need not know which.
   std::vector<std::pair<std::string, TensorRef>> output_targets;
   // Called by run() with each output's index as soon as the output is final
-  // where output(i) and the output targets read it: just after the step that
-  // computes it, or after the run's copies. A caller can start on early
-  // outputs while the rest run (sending gradients while backward goes on).
+  // where output(i) and the output targets read it and the rest of the run
+  // no longer touches it: after the last step that computes or reads it, or
+  // after the run's copies. A caller can start on early outputs while the
+  // rest run, even change them in place (sum gradients over processes while
+  // backward goes on).
   std::function<void(size_t output)> on_output_ready;
 };
 

@@ -220,6 +220,7 @@ int run_train(const Args& args) {
   o.schedule.base_lr = 2e-3;
   int threads = 0;
   double dist_timeout = 300;
+  int64_t bucket_kb = o.bucket_bytes / 1024;
   po::options_description opts("options");
   opts.add_options()("help,h", "print this help and exit")(
       "threads", po::value(&threads)->default_value(0)
@@ -227,7 +228,9 @@ int run_train(const Args& args) {
       "OpenMP threads per process (0 = all cores; under mpirun, the cores shared among this machine's ranks)")(
       "dist-timeout", po::value(&dist_timeout)->default_value(dist_timeout)->notifier(positive("dist-timeout")),
       "under mpirun: seconds a rank waits for the others before it names the ranks that do not answer and "
-      "ends the job");
+      "ends the job")(
+      "bucket-kb", po::value(&bucket_kb)->default_value(bucket_kb)->notifier(in_range<int64_t>("bucket-kb", 1, 1 << 20)),
+      "under mpirun: KiB of gradients per bucket; each bucket's sum starts as soon as backward has produced it");
   add_data_options(opts, o);
   add_model_options(opts, o);
   add_optimizer_options(opts, o);
@@ -256,6 +259,7 @@ int run_train(const Args& args) {
     o.profiler = &profiler;
     o.profile_steps = profile.steps;
   }
+  o.bucket_bytes = bucket_kb * 1024;
   if (int t = threads_per_rank(threads); t > 0) omp_set_num_threads(t);
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);  // what kill and batch schedulers send

@@ -210,9 +210,12 @@ void TrainingRun::set_up_ranks() {
   share_root_weights(*o_.world, params);
   reducer_ = std::make_unique<dist::GradientReducer>(*o_.world, params, o_.bucket_bytes);
   model_->set_gradient_listener([this](size_t entry) { reducer_->gradient_ready(entry); });
-  log_ << "data-parallel: " << ranks() << " ranks, about " << (o_.batch_size + ranks() - 1) / ranks()
-       << " pairs each per batch of " << o_.batch_size << ", gradients summed in " << reducer_->buckets()
-       << " buckets\n";
+  std::snprintf(text, sizeof text,
+                "data-parallel: %d ranks, about %lld pairs each per batch of %lld; %.1f MB of gradients summed in "
+                "%zu buckets\n",
+                ranks(), (long long)((o_.batch_size + ranks() - 1) / ranks()), (long long)o_.batch_size,
+                double(params.numel()) * double(dtype_size(params.dtype())) / 1e6, reducer_->buckets());
+  log_ << text;
 }
 
 // The first parameter whose gradient (or value) holds a NaN or infinity.
