@@ -183,7 +183,8 @@ std::string distributed_help() {
 
 // The run itself, once the options are read: with more than one rank an
 // error on this rank ends the whole job, since the others would wait for it.
-int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& profiler, const ProfileRequest& profile) {
+int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& profiler,
+                   const ProfileRequest& profile) {
   std::optional<dist::World> world;
   try {
     world.emplace(dist::WorldOptions{dist_timeout});
@@ -193,7 +194,8 @@ int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& p
   }
   o.world = &*world;
   std::ostream silent(nullptr);  // the other ranks' progress would only repeat rank 0's
-  const std::string who = world->size() > 1 ? "loom train: rank " + std::to_string(world->rank()) + ": " : "loom train: ";
+  const std::string who =
+      world->size() > 1 ? "loom train: rank " + std::to_string(world->rank()) + ": " : "loom train: ";
   int code = kExitOk;
   try {
     models::TrainResult r = models::train(o, world->is_root() ? std::cerr : silent, &g_stop);
@@ -229,7 +231,8 @@ int run_train(const Args& args) {
       "dist-timeout", po::value(&dist_timeout)->default_value(dist_timeout)->notifier(positive("dist-timeout")),
       "under mpirun: seconds a rank waits for the others before it names the ranks that do not answer and "
       "ends the job")(
-      "bucket-kb", po::value(&bucket_kb)->default_value(bucket_kb)->notifier(in_range<int64_t>("bucket-kb", 1, 1 << 20)),
+      "bucket-kb", po::value(&bucket_kb)->default_value(bucket_kb)
+           ->notifier(in_range<int64_t>("bucket-kb", 1, 1 << 20)),
       "under mpirun: KiB of gradients per bucket; each bucket's sum starts as soon as backward has produced it");
   add_data_options(opts, o);
   add_model_options(opts, o);

@@ -15,7 +15,7 @@ ShardedBatch shard_batch(const text::Batcher& batcher, const std::vector<int64_t
   const size_t rows = pairs.size();
   const size_t begin = rows * size_t(rank) / size_t(ranks), end = rows * size_t(rank + 1) / size_t(ranks);
   if (begin < end)
-    s.local = batcher.make_batch(std::vector<int64_t>(pairs.begin() + ptrdiff_t(begin), pairs.begin() + ptrdiff_t(end)));
+    s.local = batcher.make_batch({pairs.begin() + ptrdiff_t(begin), pairs.begin() + ptrdiff_t(end)});
   return s;
 }
 

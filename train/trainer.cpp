@@ -72,12 +72,12 @@ void read_curve(const std::string& path, std::vector<std::pair<double, double>>&
 class TrainingRun {
  public:
   TrainingRun(const TrainOptions& o, std::ostream& log) : o_(o), log_(log), start_(clock::now()) {}
-  enum class Pause { kNo, kInterrupt, kLimit };
   TrainResult run(const std::atomic<bool>* stop);
   TrainResult train_epochs(const std::atomic<bool>* stop);
 
  private:
   using clock = std::chrono::steady_clock;
+  enum class Pause { kNo, kInterrupt, kLimit };  // Ctrl-C or SIGTERM; a step or time limit, or --profile
   void set_up_model();
   void set_up_data();
   void set_up_ranks();
@@ -211,7 +211,7 @@ void TrainingRun::set_up_ranks() {
   reducer_ = std::make_unique<dist::GradientReducer>(*o_.world, params, o_.bucket_bytes);
   model_->set_gradient_listener([this](size_t entry) { reducer_->gradient_ready(entry); });
   std::snprintf(text, sizeof text,
-                "data-parallel: %d ranks, about %lld pairs each per batch of %lld; %.1f MB of gradients summed in "
+                "data-parallel: %d ranks, about %lld pairs each per batch of %lld; %.3g MB of gradients summed in "
                 "%zu buckets\n",
                 ranks(), (long long)((o_.batch_size + ranks() - 1) / ranks()), (long long)o_.batch_size,
                 double(params.numel()) * double(dtype_size(params.dtype())) / 1e6, reducer_->buckets());
@@ -284,7 +284,8 @@ double TrainingRun::run_step(const ShardedBatch& batch) {
 TrainingRun::Pause TrainingRun::should_pause(const std::atomic<bool>* stop) {
   double wanted[2] = {stop && stop->load() ? 1.0 : 0.0, 0.0};
   if ((o_.profiler && o_.profiler->iterations() >= o_.profile_steps) ||
-      (o_.max_steps > 0 && state_.global_step >= o_.max_steps) || (o_.max_minutes > 0 && minutes() >= o_.max_minutes))
+      (o_.max_steps > 0 && state_.global_step >= o_.max_steps) ||
+      (o_.max_minutes > 0 && minutes() >= o_.max_minutes))
     wanted[1] = 1.0;
   if (o_.world) o_.world->sum(wanted, 2, "agreeing whether to stop before the next step");
   return wanted[0] > 0 ? Pause::kInterrupt : wanted[1] > 0 ? Pause::kLimit : Pause::kNo;
@@ -319,8 +320,9 @@ void TrainingRun::log_row(int64_t epoch, double valid_loss, double ppl, double b
   double train_loss = window_steps_ ? window_loss_ / double(window_steps_) : kNaN;
   double window_secs = std::chrono::duration<double>(clock::now() - window_start_).count();
   try {
-    if (metrics_) metrics_->append({epoch, state_.global_step, train_loss, valid_loss, ppl, bleu, schedule_->lr(state_.global_step),
-                      window_secs > 0 ? double(window_tokens_) / window_secs : kNaN, minutes() * 60.0});
+    if (metrics_)
+      metrics_->append({epoch, state_.global_step, train_loss, valid_loss, ppl, bleu, schedule_->lr(state_.global_step),
+                        window_secs > 0 ? double(window_tokens_) / window_secs : kNaN, minutes() * 60.0});
   } catch (const MetricsError& e) {
     log_ << "warning: a metrics row was not written: " << e.what() << "\n";
   }
@@ -355,7 +357,8 @@ void TrainingRun::validate(int64_t epoch, int64_t next_batch, bool epoch_end, Pr
   // Each rank scores its share of the batches; rank 0 alone translates for BLEU.
   EvalResult eval;
   const std::vector<text::Batch> batches = valid_batcher_->epoch(0);
-  for (size_t i = size_t(rank()); i < batches.size(); i += size_t(ranks())) eval += model_->evaluate_batch(batches[i]);
+  for (size_t i = size_t(rank()); i < batches.size(); i += size_t(ranks()))
+    eval += model_->evaluate_batch(batches[i]);
   if (o_.world) eval = sum_over_ranks(*o_.world, eval);
   Decoder decoder(*model_);
   std::vector<Tokens> hyps, refs;
@@ -416,8 +419,9 @@ void TrainingRun::summarise() {
   log_ << line;
   if (!reducer_) return;
   result_.allreduce_wait_seconds = reducer_->wait_seconds();
-  std::snprintf(line, sizeof line, "data-parallel: %d ranks; waiting for gradient sums %.2f ms per step (%.1f%% of training)\n",
-                ranks(), 1e3 * reducer_->wait_seconds() / double(result_.step_losses.size()),
+  std::snprintf(line, sizeof line,
+                "data-parallel: %d ranks; waiting for gradient sums %.2f ms per step (%.1f%% of training)\n", ranks(),
+                1e3 * reducer_->wait_seconds() / double(result_.step_losses.size()),
                 100 * reducer_->wait_seconds() / train_seconds_);
   log_ << line;
 }

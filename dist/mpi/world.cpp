@@ -21,10 +21,11 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 constexpr int kAskTag = 1, kAnswerTag = 2;
-// After this long a waiting rank polls less often, leaving its core to the
-// compute threads of the ranks it waits for.
-constexpr auto kBusyPoll = std::chrono::microseconds(500);
-constexpr auto kIdlePoll = std::chrono::microseconds(100);
+// MPI moves data only inside its calls, so a wait polls without sleeping
+// (yielding the core to anything else runnable): a sleep between polls stalls
+// a transfer of many fragments. Only a wait this long, such as one for rank 0
+// translating BLEU sentences, polls each millisecond instead.
+constexpr double kLongWaitS = 1.0;
 
 double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
 
@@ -120,7 +121,10 @@ void World::Impl::wait(const char* what, const World& world) {
     answer_questions();
     const double waited = seconds_since(began);
     if (waited > world.timeout_s()) report_timeout(world, what, waited);
-    if (clock::now() - began > kBusyPoll) std::this_thread::sleep_for(kIdlePoll);
+    if (waited > kLongWaitS)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    else
+      std::this_thread::yield();
   }
   started.clear();
   ++collectives;
