@@ -16,13 +16,12 @@ def sanitized(build):
 
 
 def loom_or_skip(build):
-    # Open MPI keeps its set-up allocations until exit and patches the
-    # allocator, which LeakSanitizer reports and AddressSanitizer fights; the
-    # distributed code is checked in the Release build, the rest of it (one
-    # rank) by every test of this build.
+    # Open MPI's components, loaded and unloaded at run time, keep allocations
+    # to the end that LeakSanitizer reports without a module name to suppress
+    # them by; MPI jobs of a sanitizer build check everything but leaks (the
+    # leaks of Loom's own code are checked by every other test there).
     if sanitized(build):
-        print("skipped: MPI jobs run in the Release build, not under the sanitizers")
-        sys.exit(0)
+        os.environ["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"]))
     loom = os.path.join(build, "loom")
     help_text = subprocess.run([loom, "train", "--help"], capture_output=True, text=True).stdout
     if "built with MPI" not in help_text:
