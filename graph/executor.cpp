@@ -27,6 +27,27 @@ Executor::Executor(Plan plan, ParameterStore& params, ExecutorOptions options)
   bind_buffers();
   params_version_ = params.layout_version();
   prepare_steps();
+  if (options_.on_output_ready) index_ready_outputs();
+}
+
+// An output is final after the last step that writes or reads its buffer:
+// from then on the caller may change that memory (sum it in place with other
+// processes') without the run noticing. One the copies read from or deliver,
+// or one the plan does not compute, is final only after the copies.
+void Executor::index_ready_outputs() {
+  ready_after_.assign(plan_.steps.size() + 1, {});
+  auto uses = [](const std::vector<uint32_t>& buffers, uint32_t b) {
+    return std::find(buffers.begin(), buffers.end(), b) != buffers.end();
+  };
+  for (size_t o = 0; o < plan_.output_buffers.size(); ++o) {
+    const uint32_t b = plan_.output_buffers[o];
+    size_t after = plan_.steps.size();
+    for (size_t i = 0; i < plan_.steps.size(); ++i)
+      if (uses(plan_.steps[i].out, b) || uses(plan_.steps[i].in, b)) after = i;
+    for (const OutputCopy& c : copies_)
+      if (c.buffer == b) after = plan_.steps.size();
+    ready_after_[after].push_back(o);
+  }
 }
 
 Executor::~Executor() = default;
@@ -152,8 +173,12 @@ void Executor::run() {
       throw GraphError("while running node " + plan_.program.graph.describe(s.node) + ": " + e.what());
     }
     if (profiler_) profiler_->record(first_row + uint32_t(i), start, StepProfiler::clock::now());
+    if (options_.on_output_ready)
+      for (size_t o : ready_after_[i]) options_.on_output_ready(o);
   }
   copy_outputs();
+  if (options_.on_output_ready)
+    for (size_t o : ready_after_.back()) options_.on_output_ready(o);
   ++run_index_;
 }
 

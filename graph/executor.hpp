@@ -2,6 +2,7 @@
 // step's op to prepare (oneDNN primitives, scratch), then runs steps in order.
 // After the first run, run() allocates nothing (tests/test_executor.cpp).
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +31,13 @@ struct ExecutorOptions {
   SharedArena* transient_arena = nullptr;
   // Steps' working memory (KernelCtx::scratch), under the same guarantee.
   SharedArena* step_scratch = nullptr;
+  // Called by run() with each output's index as soon as the output is final
+  // where output(i) and the output targets read it and the rest of the run
+  // no longer touches it: after the last step that computes or reads it, or
+  // after the run's copies. A caller can start on early outputs while the
+  // rest run, even change them in place (sum gradients over processes while
+  // backward goes on).
+  std::function<void(size_t output)> on_output_ready;
 };
 
 class Executor {
@@ -75,6 +83,7 @@ class Executor {
   void rebind_if_moved();
   SharedArena& scratch() { return options_.step_scratch ? *options_.step_scratch : own_scratch_; }
   void copy_outputs();
+  void index_ready_outputs();
 
   Plan plan_;
   ParameterStore* params_;
@@ -87,6 +96,8 @@ class Executor {
   std::vector<TensorRef> refs_;  // one per buffer
   std::vector<BoundStep> bound_;
   std::vector<OutputCopy> copies_;  // output_targets that could not be bound
+  // Outputs final after step i (ready_after_[i]) and after the copies (the last row).
+  std::vector<std::vector<size_t>> ready_after_;
   uint64_t run_index_ = 0;
   StepProfiler* profiler_ = nullptr;
 };

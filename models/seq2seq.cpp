@@ -6,6 +6,7 @@
 #include "models/seq2seq.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -339,7 +340,16 @@ std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_
   options.step_scratch = step_scratch_.get();
   for (const auto& entry : params_.entries())
     options.output_targets.push_back({"grad:" + entry.name, params_.grad(entry.name)});
-  e->exec = std::make_unique<Executor>(training_plan(B, S, T), params_, std::move(options));
+  Plan plan = training_plan(B, S, T);
+  // Output i is "grad:<entry>" for entry_of[i]; the loss maps to no entry.
+  std::vector<size_t> entry_of(plan.output_names.size(), SIZE_MAX);
+  for (size_t i = 0; i < params_.entries().size(); ++i)
+    for (size_t o = 0; o < plan.output_names.size(); ++o)
+      if (plan.output_names[o] == "grad:" + params_.entries()[i].name) entry_of[o] = i;
+  options.on_output_ready = [this, entry_of](size_t output) {
+    if (gradient_listener_ && entry_of[output] != SIZE_MAX) gradient_listener_(entry_of[output]);
+  };
+  e->exec = std::make_unique<Executor>(std::move(plan), params_, std::move(options));
   return e;
 }
 

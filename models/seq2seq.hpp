@@ -10,6 +10,7 @@
 // L layers, Vs/Vt vocabularies.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -117,6 +118,10 @@ class Seq2Seq {
   // While set, times the steps of training plans that have run before (a
   // plan's first run pays oneDNN's JIT and first-touch, not step cost).
   void set_profiler(StepProfiler* profiler) { profiler_ = profiler; }
+  // While set, train_step_gradients calls it with the index in
+  // params().entries() of each parameter as soon as that gradient is final,
+  // while backward goes on (data-parallel training sends it to other ranks).
+  void set_gradient_listener(std::function<void(size_t entry)> listener) { gradient_listener_ = std::move(listener); }
   // Forward only, no dropout, no label smoothing.
   EvalResult evaluate_batch(const text::Batch& batch);
   // Forward only: logits (B,T,Vt) with teacher forcing, no dropout.
@@ -181,6 +186,7 @@ class Seq2Seq {
   CompileOptions compile_options_;
   uint64_t dropout_step_ = 0;
   StepProfiler* profiler_ = nullptr;
+  std::function<void(size_t)> gradient_listener_;
   std::unique_ptr<Attention> attention_;
   bool has_context_ = true;
   ParameterStore params_;

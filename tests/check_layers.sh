@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The layer rule (docs/ARCHITECTURE.md): a library's sources include only
-# headers of the libraries below it, and only ops/dnnl/ includes oneDNN.
+# headers of the libraries below it, only ops/dnnl/ includes oneDNN and only
+# dist/mpi/ includes MPI.
 # Every library shares the top folder as its include root, so the compiler
 # alone would accept a wrong-way include; this check refuses it, naming the
 # file and line. Usage: check_layers.sh [ROOT]   (default: the repository)
@@ -14,11 +15,12 @@ declare -A allowed=(
   [autograd]="graph ops"
   [optim]="graph"
   [text]="graph"
+  [dist]="graph"
   [models]="graph ops autograd text"
   [io]="graph ops autograd optim text models"
-  [train]="graph ops autograd optim text models io"
+  [train]="graph ops autograd optim text models io dist"
   [examples]="graph ops autograd optim text models"
-  [tools]="graph ops autograd optim text models io train examples"
+  [tools]="graph ops autograd optim text models io dist train examples"
 )
 layers="${!allowed[*]}"
 
@@ -32,6 +34,10 @@ for layer in $layers; do
       line_no=$((line_no + 1))
       if [[ $line =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*\<(dnnl[^\>]*)\> ]] && [[ $rel != ops/dnnl/* ]]; then
         echo "$rel:$line_no: includes <${BASH_REMATCH[1]}>; only ops/dnnl/ may include oneDNN"
+        failures=$((failures + 1))
+      fi
+      if [[ $line =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*\<(mpi[^\>]*)\> ]] && [[ $rel != dist/mpi/* ]]; then
+        echo "$rel:$line_no: includes <${BASH_REMATCH[1]}>; only dist/mpi/ may include MPI"
         failures=$((failures + 1))
       fi
       [[ $line =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*\"([a-z_]+)/ ]] || continue

@@ -3,10 +3,14 @@
 // every epoch and on Ctrl-C, and --resume to continue exactly.
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 
+#include "dist/world.hpp"
 #include "train/memory_estimate.hpp"
 #include "train/output_folder.hpp"
 #include "train/trainer.hpp"
@@ -171,16 +175,74 @@ void add_profile_options(po::options_description& d, ProfileRequest& p) {
        "with --profile: also write the steps as Chrome trace-event JSON (Perfetto, chrome://tracing)");
 }
 
+// Under mpirun, threads = 0 shares the cores this process may run on among
+// the ranks of this machine (mpirun binds each of two ranks to one core).
+int threads_per_rank(int threads) {
+  if (threads > 0) return threads;
+  const char* local_ranks = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  if (!local_ranks || std::atoi(local_ranks) <= 1) return 0;
+  return std::max(1, omp_get_num_procs() / std::atoi(local_ranks));
+}
+
+std::string distributed_help() {
+  return std::string("\n\nData-parallel training: mpirun -np N loom train ... trains on N ranks, each on its\n"
+                     "share of every --batch; rank 0 prints and writes OUT (docs/DISTRIBUTED.md). ") +
+         (dist::World::built_with_mpi() ? "This loom is built with MPI." : "This loom is built without MPI.");
+}
+
+// The run itself, once the options are read: with more than one rank an
+// error on this rank ends the whole job, since the others would wait for it.
+int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& profiler,
+                   const ProfileRequest& profile) {
+  std::optional<dist::World> world;
+  try {
+    world.emplace(dist::WorldOptions{dist_timeout});
+  } catch (const std::exception& e) {
+    std::cerr << "loom train: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  o.world = &*world;
+  std::ostream silent(nullptr);  // the other ranks' progress would only repeat rank 0's
+  const std::string who =
+      world->size() > 1 ? "loom train: rank " + std::to_string(world->rank()) + ": " : "loom train: ";
+  int code = kExitOk;
+  try {
+    models::TrainResult r = models::train(o, world->is_root() ? std::cerr : silent, &g_stop);
+    if (world->is_root())
+      std::cout << "steps " << r.global_step << "  best valid loss " << r.best_valid_loss << "  last BLEU "
+                << r.last_valid_bleu << "  checkpoint " << r.checkpoint << "\n";
+    if (o.profiler) return world->is_root() ? report_profile(profiler, profile.trace_path, "train") : kExitOk;
+    return g_stop.load() ? 130 : kExitOk;
+  } catch (const models::OutputFolderNotEmpty& e) {
+    std::cerr << who << e.what() << "\n";
+    code = kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << who << e.what() << "\n";
+    code = kExitFailure;
+  }
+  if (world->size() > 1) world->abort(code);
+  return code;
+}
+
 }  // namespace
 
 int run_train(const Args& args) {
   models::TrainOptions o;
   o.schedule.base_lr = 2e-3;
   int threads = 0;
+  double dist_timeout = 300;
+  int64_t bucket_kb = o.bucket_bytes / 1024;
   po::options_description opts("options");
   opts.add_options()("help,h", "print this help and exit")(
       "threads", po::value(&threads)->default_value(0)
-           ->notifier(in_range("threads", 0, kMaxThreads)), "OpenMP threads (0 = all cores)");
+           ->notifier(in_range("threads", 0, kMaxThreads)),
+      "OpenMP threads per process (0 = all cores; under mpirun, the cores shared among this machine's ranks)")(
+      "dist-timeout", po::value(&dist_timeout)->default_value(dist_timeout)->notifier(positive("dist-timeout")),
+      "under mpirun: seconds a rank waits for the others before it names the ranks that do not answer and "
+      "ends the job")(
+      "bucket-kb", po::value(&bucket_kb)->default_value(bucket_kb)
+           ->notifier(in_range<int64_t>("bucket-kb", 1, 1 << 20)),
+      "under mpirun: KiB of gradients per bucket; each bucket's sum starts as soon as backward has produced it");
   add_data_options(opts, o);
   add_model_options(opts, o);
   add_optimizer_options(opts, o);
@@ -193,6 +255,7 @@ int run_train(const Args& args) {
       "OUT/last.safetensors and stops; --resume OUT/last.safetensors continues\n"
       "with exactly the losses an uninterrupted run would have.";
   text += extension_kinds();
+  text += distributed_help();
   po::variables_map vm;
   if (!parse_command_line(args, "train", text, opts, vm)) return kExitUsage;
   if (vm.count("help")) {
@@ -209,22 +272,11 @@ int run_train(const Args& args) {
     o.profile_steps = profile.steps;
   }
   if (!precision_supported(o)) return kExitUsage;
-  if (threads > 0) omp_set_num_threads(threads);
+  o.bucket_bytes = bucket_kb * 1024;
+  if (int t = threads_per_rank(threads); t > 0) omp_set_num_threads(t);
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);  // what kill and batch schedulers send
-  try {
-    models::TrainResult r = models::train(o, std::cerr, &g_stop);
-    std::cout << "steps " << r.global_step << "  best valid loss " << r.best_valid_loss << "  last BLEU "
-              << r.last_valid_bleu << "  checkpoint " << r.checkpoint << "\n";
-    if (o.profiler) return report_profile(profiler, profile.trace_path, "train");
-    return g_stop.load() ? 130 : kExitOk;
-  } catch (const models::OutputFolderNotEmpty& e) {
-    std::cerr << "loom train: " << e.what() << "\n";
-    return kExitUsage;
-  } catch (const std::exception& e) {
-    std::cerr << "loom train: " << e.what() << "\n";
-    return kExitFailure;
-  }
+  return train_in_world(o, dist_timeout, profiler, profile);
 }
 
 }  // namespace loom::cli

@@ -10,6 +10,10 @@ packages=(
   ocl-icd-opencl-dev  # oneDNN's CMake config calls find_package(OpenCL); libdnnl-dev only recommends it
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev
+  # MPI for data-parallel training (docs/DISTRIBUTED.md): headers and library,
+  # and mpirun, which the tests launch 2 ranks with. (libopenmpi-dev only
+  # recommends libcoarrays-openmpi-dev, for Fortran coarrays: not needed.)
+  libopenmpi-dev openmpi-bin
   python3-torch python3-numpy
   # PyTorch links libblas.so.3: without OpenBLAS it gets the reference BLAS (~5 GF/s). The
   # OpenMP build shares PyTorch's thread pool; the pthreads build fights it for the cores.

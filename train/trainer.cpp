@@ -12,13 +12,16 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
+#include "dist/gradient_reducer.hpp"
 #include "io/checkpoint.hpp"
 #include "io/training_state.hpp"
 #include "models/decode.hpp"
 #include "train/batch_log.hpp"
+#include "train/data_parallel.hpp"
 #include "train/memory_estimate.hpp"
 #include "train/metrics.hpp"
 #include "train/output_folder.hpp"
@@ -75,12 +78,18 @@ class TrainingRun {
 
  private:
   using clock = std::chrono::steady_clock;
+  enum class Pause { kNo, kInterrupt, kLimit };  // Ctrl-C or SIGTERM; a step or time limit, or --profile
   void set_up_model();
   void set_up_data();
+  void set_up_ranks();
   void resume_state();
-  double run_step(const text::Batch& batch);
+  double run_step(const ShardedBatch& batch);
+  double sum_gradients(const ShardedBatch& batch, double loss);
   double refuse_nonfinite(const std::string& what);
-  bool should_pause(const std::atomic<bool>* stop) const;
+  Pause should_pause(const std::atomic<bool>* stop);
+  bool root() const { return !o_.world || o_.world->is_root(); }
+  int rank() const { return o_.world ? o_.world->rank() : 0; }
+  int ranks() const { return o_.world ? o_.world->size() : 1; }
   void validate(int64_t epoch, int64_t next_batch, bool epoch_end, ProgressLine& progress);
   void keep_if_best(double loss, int64_t epoch, int64_t next_batch);
   void summarise();
@@ -100,6 +109,8 @@ class TrainingRun {
   std::unique_ptr<optim::LrSchedule> schedule_;
   std::unique_ptr<MetricsLog> metrics_;
   std::unique_ptr<BatchLog> batch_log_;
+  std::unique_ptr<dist::GradientReducer> reducer_;  // with more than one rank
+  char step_text_[64] = "";
   std::vector<std::pair<double, double>> train_curve_, valid_curve_;
   TrainingState state_;
   int bad_epochs_ = 0;
@@ -156,14 +167,16 @@ void TrainingRun::set_up_data() {
   optim::ScheduleConfig sc = o_.schedule;
   if (sc.total_steps <= 0) sc.total_steps = o_.epochs * int64_t(batcher_->epoch_plan(0).size());
   schedule_ = std::make_unique<optim::LrSchedule>(sc);
-  if (!o_.batch_log_path.empty()) batch_log_ = std::make_unique<BatchLog>(o_.batch_log_path, model_->config());
+  if (!o_.batch_log_path.empty() && root()) batch_log_ = std::make_unique<BatchLog>(o_.batch_log_path, model_->config());
 }
 
+// Every rank reads the checkpoint it resumes from; rank 0 alone touches the
+// output folder.
 void TrainingRun::resume_state() {
-  std::filesystem::create_directories(o_.out_dir);
+  if (root()) std::filesystem::create_directories(o_.out_dir);
   std::string csv = o_.out_dir + "/metrics.csv";
   if (o_.resume.empty()) {
-    std::filesystem::remove(csv);
+    if (root()) std::filesystem::remove(csv);
     state_.best_validation_loss = std::numeric_limits<double>::infinity();
   } else {
     state_ = load_training_state(o_.resume);
@@ -173,14 +186,40 @@ void TrainingRun::resume_state() {
     bad_epochs_ = it == state_.extra.end() ? 0 : std::stoi(it->second);
     it = state_.extra.find("best_saved_loss");
     best_saved_loss_ = it == state_.extra.end() ? state_.best_validation_loss : std::stod(it->second);
-    read_curve(csv, train_curve_, valid_curve_);
+    if (root()) read_curve(csv, train_curve_, valid_curve_);
     std::erase_if(train_curve_, [&](auto& p) { return p.first > double(state_.global_step); });
     std::erase_if(valid_curve_, [&](auto& p) { return p.first > double(state_.global_step); });
     log_ << "resuming " << o_.resume << " at epoch " << state_.epoch + 1 << ", batch " << state_.batch_index
          << ", step " << state_.global_step << "\n";
   }
+  if (!root()) return;
   metrics_ = std::make_unique<MetricsLog>(csv, o_.resume.empty() ? std::nullopt
                                                                  : std::optional<int64_t>(state_.global_step));
+}
+
+// Checks that every rank set up the same run, gives them rank 0's weights and
+// sums the gradients of each step from then on.
+void TrainingRun::set_up_ranks() {
+  if (ranks() == 1) return;
+  ParameterStore& params = model_->params();
+  const int64_t facts[] = {params.numel(), src_vocab_.size(), tgt_vocab_.size(), int64_t(train_.pairs.size()),
+                           int64_t(valid_.pairs.size()), o_.batch_size, o_.epochs, int64_t(seed_),
+                           state_.global_step};
+  char text[240];
+  std::snprintf(text, sizeof text,
+                "%lld training and %lld validation pairs, vocabularies of %lld and %lld, %lld weights, step %lld",
+                (long long)facts[3], (long long)facts[4], (long long)facts[1], (long long)facts[2],
+                (long long)facts[0], (long long)facts[8]);
+  check_same_setup(*o_.world, fingerprint_bytes(facts, sizeof facts), text);
+  share_root_weights(*o_.world, params);
+  reducer_ = std::make_unique<dist::GradientReducer>(*o_.world, params, o_.bucket_bytes);
+  model_->set_gradient_listener([this](size_t entry) { reducer_->gradient_ready(entry); });
+  std::snprintf(text, sizeof text,
+                "data-parallel: %d ranks, about %lld pairs each per batch of %lld; %.3g MB of gradients summed in "
+                "%zu buckets\n",
+                ranks(), (long long)((o_.batch_size + ranks() - 1) / ranks()), (long long)o_.batch_size,
+                double(params.numel()) * double(dtype_size(params.dtype())) / 1e6, reducer_->buckets());
+  log_ << text;
 }
 
 // The first parameter whose gradient (or value) holds a NaN or infinity.
@@ -205,14 +244,31 @@ double TrainingRun::refuse_nonfinite(const std::string& what) {
                        ", or pass --on-nonfinite skip to step over such batches");
 }
 
+// The ranks' weighted gradients and losses, summed: the gradient and loss of
+// the mean over the global batch's tokens, the same on every rank.
+double TrainingRun::sum_gradients(const ShardedBatch& batch, double loss) {
+  std::snprintf(step_text_, sizeof step_text_, "step %lld: the gradient sum", (long long)state_.global_step + 1);
+  reducer_->finish_step(step_text_);
+  double weighted = batch.empty() ? 0.0 : loss * batch.weight();
+  o_.world->sum(&weighted, 1, step_text_);
+  return weighted;
+}
+
 // Returns the step's loss, or NaN when the update was skipped.
-double TrainingRun::run_step(const text::Batch& batch) {
+double TrainingRun::run_step(const ShardedBatch& batch) {
   ParameterStore& params = model_->params();
   // A step that compiles a plan is not what a profile is for: count only warm ones.
   const size_t plans_before = model_->cached_plans();
   model_->set_profiler(o_.profiler);
-  model_->set_dropout_step(uint64_t(state_.global_step));
-  const double loss = model_->train_step_gradients(batch);
+  // Each rank draws its own dropout masks; one process draws the same as ever.
+  model_->set_dropout_step(uint64_t(state_.global_step) * uint64_t(ranks()) + uint64_t(rank()));
+  if (reducer_) reducer_->begin_step(batch.weight());
+  double loss = 0;
+  if (batch.empty())
+    params.zero_grads();  // a batch of fewer rows than ranks: this one adds nothing to the sum
+  else
+    loss = model_->train_step_gradients(batch.local);
+  if (reducer_) loss = sum_gradients(batch, loss);
   if (!std::isfinite(loss)) return refuse_nonfinite("the training loss is " + std::to_string(loss));
   const auto update_start = StepProfiler::clock::now();
   const double norm = optim::clip_and_step(*optimizer_, params, o_.clip_norm, schedule_->lr(state_.global_step));
@@ -227,11 +283,16 @@ double TrainingRun::run_step(const text::Batch& batch) {
   return loss;
 }
 
-bool TrainingRun::should_pause(const std::atomic<bool>* stop) const {
-  if (stop && stop->load()) return true;
-  if (o_.profiler && o_.profiler->iterations() >= o_.profile_steps) return true;
-  if (o_.max_steps > 0 && state_.global_step >= o_.max_steps) return true;
-  return o_.max_minutes > 0 && minutes() >= o_.max_minutes;
+// Ranks agree before every step, so that all stop at the same one even when
+// a signal or a clock reached only some of them.
+TrainingRun::Pause TrainingRun::should_pause(const std::atomic<bool>* stop) {
+  double wanted[2] = {stop && stop->load() ? 1.0 : 0.0, 0.0};
+  if ((o_.profiler && o_.profiler->iterations() >= o_.profile_steps) ||
+      (o_.max_steps > 0 && state_.global_step >= o_.max_steps) ||
+      (o_.max_minutes > 0 && minutes() >= o_.max_minutes))
+    wanted[1] = 1.0;
+  if (o_.world) o_.world->sum(wanted, 2, "agreeing whether to stop before the next step");
+  return wanted[0] > 0 ? Pause::kInterrupt : wanted[1] > 0 ? Pause::kLimit : Pause::kNo;
 }
 
 void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batch) {
@@ -248,6 +309,8 @@ void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batc
   char best[40];
   std::snprintf(best, sizeof best, "%.17g", best_saved_loss_);
   state_.extra["best_saved_loss"] = best;
+  result_.checkpoint = path;
+  if (!root()) return;
   capture_optimizer_state(state_, *optimizer_, model_->params());
   capture_schedule_state(state_, *schedule_);
   // The model and its state as one unit: a kill at any instant leaves a pair that resumes.
@@ -261,8 +324,9 @@ void TrainingRun::log_row(int64_t epoch, double valid_loss, double ppl, double b
   double train_loss = window_steps_ ? window_loss_ / double(window_steps_) : kNaN;
   double window_secs = std::chrono::duration<double>(clock::now() - window_start_).count();
   try {
-    metrics_->append({epoch, state_.global_step, train_loss, valid_loss, ppl, bleu, schedule_->lr(state_.global_step),
-                      window_secs > 0 ? double(window_tokens_) / window_secs : kNaN, minutes() * 60.0});
+    if (metrics_)
+      metrics_->append({epoch, state_.global_step, train_loss, valid_loss, ppl, bleu, schedule_->lr(state_.global_step),
+                        window_secs > 0 ? double(window_tokens_) / window_secs : kNaN, minutes() * 60.0});
   } catch (const MetricsError& e) {
     log_ << "warning: a metrics row was not written: " << e.what() << "\n";
   }
@@ -277,6 +341,7 @@ void TrainingRun::log_row(int64_t epoch, double valid_loss, double ppl, double b
 // The curve is a picture: failing to draw it (a full disk, a folder gone)
 // is reported and training goes on to its checkpoints.
 void TrainingRun::draw_curve() {
+  if (!root()) return;
   std::vector<PlotSeries> series;
   if (!train_curve_.empty()) series.push_back({"train", train_curve_});
   if (!valid_curve_.empty()) series.push_back({"validation", valid_curve_});
@@ -293,11 +358,15 @@ void TrainingRun::draw_curve() {
 // model as best.safetensors, so that a resumed run replays the same epochs.
 void TrainingRun::validate(int64_t epoch, int64_t next_batch, bool epoch_end, ProgressLine& progress) {
   const auto began = clock::now();
+  // Each rank scores its share of the batches; rank 0 alone translates for BLEU.
   EvalResult eval;
-  for (const text::Batch& b : valid_batcher_->epoch(0)) eval += model_->evaluate_batch(b);
+  const std::vector<text::Batch> batches = valid_batcher_->epoch(0);
+  for (size_t i = size_t(rank()); i < batches.size(); i += size_t(ranks()))
+    eval += model_->evaluate_batch(batches[i]);
+  if (o_.world) eval = sum_over_ranks(*o_.world, eval);
   Decoder decoder(*model_);
   std::vector<Tokens> hyps, refs;
-  int64_t n = std::min<int64_t>(o_.bleu_sentences, int64_t(valid_.pairs.size()));
+  int64_t n = root() ? std::min<int64_t>(o_.bleu_sentences, int64_t(valid_.pairs.size())) : 0;
   for (int64_t i = 0; i < n; ++i) {
     Translation t = decoder.greedy(src_vocab_.encode(valid_.tokens.sources[size_t(i)]));
     hyps.push_back(tgt_vocab_.decode(t.tokens));
@@ -352,6 +421,13 @@ void TrainingRun::summarise() {
                 double(result_.step_losses.size()) / per_epoch, double(tokens_trained_) / train_seconds_,
                 format_duration(validate_seconds_).c_str(), format_duration(save_seconds_).c_str());
   log_ << line;
+  if (!reducer_) return;
+  result_.allreduce_wait_seconds = reducer_->wait_seconds();
+  std::snprintf(line, sizeof line,
+                "data-parallel: %d ranks; waiting for gradient sums %.2f ms per step (%.1f%% of training)\n", ranks(),
+                1e3 * reducer_->wait_seconds() / double(result_.step_losses.size()),
+                100 * reducer_->wait_seconds() / train_seconds_);
+  log_ << line;
 }
 
 TrainResult TrainingRun::run(const std::atomic<bool>* stop) {
@@ -359,6 +435,7 @@ TrainResult TrainingRun::run(const std::atomic<bool>* stop) {
   model_->set_compile_options({.deterministic = o_.deterministic});
   set_up_data();
   resume_state();
+  set_up_ranks();
   result_.best_valid_loss = std::numeric_limits<double>::infinity();
   train_epochs(stop);
   summarise();
@@ -378,28 +455,28 @@ TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
     std::vector<std::vector<int64_t>> plan = batcher_->epoch_plan(uint64_t(epoch));
     int64_t first = epoch == state_.epoch ? state_.batch_index : 0;
     for (int64_t b = first; b < int64_t(plan.size()); ++b) {
-      if (should_pause(stop)) {
+      if (const Pause pause = should_pause(stop); pause != Pause::kNo) {
         // A time or step limit ends a planned run: score what it reached.
         // Ctrl-C wants out now and skips this.
-        if (!(stop && stop->load()) && b > first) validate(epoch, b, false, progress);
+        if (pause == Pause::kLimit && b > first) validate(epoch, b, false, progress);
         progress.finish();
         save(last, epoch, b);
         log_ << "stopped at step " << state_.global_step << "; resume with --resume " << last << "\n";
         result_.interrupted = true;
         return result_;
       }
-      text::Batch batch = batcher_->make_batch(plan[size_t(b)]);
-      if (batch_log_) batch_log_->write(batch);
+      const ShardedBatch batch = shard_batch(*batcher_, plan[size_t(b)], rank(), ranks());
+      if (batch_log_) batch_log_->write(batch.local);
       const auto began = clock::now();
       double loss = run_step(batch);
       train_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
-      tokens_trained_ += batch.target_tokens;
+      tokens_trained_ += batch.global_tokens;
       result_.step_losses.push_back(loss);
       if (std::isfinite(loss)) {
         window_loss_ += loss;
         ++window_steps_;
-        window_tokens_ += batch.target_tokens;
-        progress.update(epoch + 1, b + 1, loss, batch.target_tokens);
+        window_tokens_ += batch.global_tokens;
+        progress.update(epoch + 1, b + 1, loss, batch.global_tokens);
       }
       if (o_.log_every > 0 && state_.global_step % o_.log_every == 0) log_row(epoch + 1, kNaN, kNaN, kNaN);
     }
@@ -418,7 +495,9 @@ TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
 }  // namespace
 
 TrainResult train(const TrainOptions& options, std::ostream& log, const std::atomic<bool>* stop) {
-  const OutputFolderClaim folder(options.out_dir, !options.resume.empty(), options.overwrite, log);
+  std::optional<OutputFolderClaim> folder;
+  if (!options.world || options.world->is_root())
+    folder.emplace(options.out_dir, !options.resume.empty(), options.overwrite, log);
   TrainingRun run(options, log);
   return run.run(stop);
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/world.hpp"
 #include "graph/profiler.hpp"
 #include "models/seq2seq.hpp"
 #include "text/vocabulary.hpp"
@@ -45,7 +46,7 @@ struct TrainOptions {
   int64_t max_train_pairs = 0;  // only the first N training pairs; 0 = all
   int64_t bleu_sentences = 200; // validation sentences decoded for BLEU each epoch
   int64_t log_every = 50;       // steps per metrics row
-  std::string batch_log_path;   // --log-batches: every training batch as JSON lines (train/batch_log.hpp)
+  std::string batch_log_path;   // --log-batches: every training batch as JSON lines (train/batch_log.hpp); rank 0's share under MPI
   // loom train --profile: time this many steps whose plans are warm, then stop.
   StepProfiler* profiler = nullptr;
   int64_t profile_steps = 0;
@@ -61,6 +62,11 @@ struct TrainOptions {
   // Losses and weights bitwise the same on any number of threads
   // (CompileOptions::deterministic), at some cost in speed.
   bool deterministic = false;
+  // The ranks of a data-parallel job (docs/DISTRIBUTED.md); null = one
+  // process. Each rank trains on its share of every batch_size batch; rank 0
+  // alone writes the output folder.
+  dist::World* world = nullptr;
+  int64_t bucket_bytes = 4 << 20;  // gradient buckets summed while backward runs
 };
 
 // Training met a NaN or infinity: the message names the step and the loss or
@@ -78,6 +84,7 @@ struct TrainResult {
   double best_valid_loss = 0;
   double last_valid_bleu = 0;
   std::string checkpoint;       // the last checkpoint written
+  double allreduce_wait_seconds = 0;  // waiting for gradient sums that backward did not hide
 };
 
 // Throws (TextError, CheckpointError, std::invalid_argument) with the file or
