@@ -110,11 +110,16 @@ DnnlContext* dnnl_for(const PrepareCtx& c) {
   return c.in[0].dtype() == DType::F32 ? &dnnl_context(c) : nullptr;
 }
 
+std::unique_ptr<OpState> prepare_forward(const PrepareCtx& c, const Dims& d) {
+  auto plan = lstm::make_forward_plan(d, dnnl_for(c), dtype_size(c.in[0].dtype()), c.matmul_precision);
+  c.step_scratch.reserve(plan->scratch_bytes);
+  return plan;
+}
 std::unique_ptr<OpState> prepare_cell(const PrepareCtx& c) {
-  return lstm::make_forward_plan(dims_of(c.in[0], c.in[1]), dnnl_for(c), c.matmul_precision);
+  return prepare_forward(c, dims_of(c.in[0], c.in[1]));
 }
 std::unique_ptr<OpState> prepare_sequence(const PrepareCtx& c) {
-  return lstm::make_forward_plan(dims_of(c.in[0], c.in[2]), dnnl_for(c), c.matmul_precision);
+  return prepare_forward(c, dims_of(c.in[0], c.in[2]));
 }
 std::unique_ptr<OpState> prepare_backward(const PrepareCtx& c, const Dims& d) {
   auto plan = lstm::make_backward_plan(d, dnnl_for(c), dtype_size(c.in[0].dtype()), c.matmul_precision);
@@ -137,7 +142,7 @@ void cell_forward(const KernelCtx& c) {
   opu::dispatch_float(c.in[0].dtype(), [&]<class T>() {
     lstm::ForwardArgs<T> a{in_ptr<T>(c, 0), in_ptr<T>(c, 1), in_ptr<T>(c, 2), in_ptr<T>(c, 3), in_ptr<T>(c, 4), in_ptr<T>(c, 5),
                            in_ptr<T>(c, 6), nullptr, out_ptr<T>(c, 0), out_ptr<T>(c, 1), out_ptr<T>(c, 2), nullptr, nullptr};
-    lstm::lstm_forward<T>(plan, a);
+    lstm::lstm_forward<T>(plan, a, c.scratch);
   });
 }
 
@@ -149,7 +154,7 @@ void sequence_forward(const KernelCtx& c) {
     lstm::ForwardArgs<T> a{in_ptr<T>(c, 0), in_ptr<T>(c, 2), in_ptr<T>(c, 3), in_ptr<T>(c, 4), in_ptr<T>(c, 5), in_ptr<T>(c, 6),
                            in_ptr<T>(c, 7), lengths, out_ptr<T>(c, 0), out_ptr<T>(c, 4), out_ptr<T>(c, 3), out_ptr<T>(c, 1),
                            out_ptr<T>(c, 2)};
-    lstm::lstm_forward<T>(plan, a);
+    lstm::lstm_forward<T>(plan, a, c.scratch);
   });
 }
 

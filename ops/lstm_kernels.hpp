@@ -9,8 +9,11 @@
 //             The weight GEMMs read an explicit transpose of dgates: oneDNN
 //             2.6 runs a transposed-A sgemm 1.3-2.5x slower than a transpose
 //             plus a plain one at these shapes (measured on 1 core).
-// In bf16 (the plan's matmul precision) the recurrent GEMMs round W_hh once
-// per sequence, not once per step (Gemm::run_same_b).
+// In f32 and f64 the recurrence runs in chunks of hidden units, one parallel
+// region per sequence (below). In bf16 (the plan's matmul precision) it runs
+// a GEMM over all units per step, which rounds W_hh once per sequence, not
+// once per step (Gemm::run_same_b): a bf16 Gemm stages its operands in one
+// buffer of the context, so its products cannot run side by side.
 // A row b is active at step t when t < lengths[b]; inactive steps never
 // change its state, write zero output and get zero gradient.
 #pragma once
@@ -21,9 +24,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "graph/op_def.hpp"
 #include "ops/dnnl/blocked_gemm.hpp"
+#include "ops/one_thread.hpp"
 #include "ops/op_util.hpp"
 #include "ops/vmath.hpp"
 
@@ -78,27 +83,71 @@ inline void MatMul::run(const double* a, const double* b, double* c) const {
     }
 }
 
+// ---- the recurrence, in chunks of hidden units ----------------------------------------
+// Each time step is split by hidden units into chunks of kUnitChunk. A
+// chunk's four gate columns come from one GEMM against its rows of W_hh, and
+// its cell update needs no other chunk's values, so one parallel region
+// covers the whole sequence with one barrier per step (h_t complete before
+// step t+1's products) instead of a GEMM's and a gate loop's fork and join
+// per step. The chunks depend on H only, and each chunk's GEMM runs on one
+// thread, so the result is the same on any number of threads. Each chunk
+// has GEMMs of its own: a Gemm binds its operands per call and is not
+// shared between threads.
+constexpr int64_t kUnitChunk = 32;
+
+struct Chunks {
+  int64_t count = 0, full = 0, last = 0;  // chunks; units in each but the last; units in the last
+  int64_t units(int64_t c) const { return c + 1 == count ? last : full; }
+};
+inline Chunks chunks_of(int64_t H) {
+  const int64_t full = std::min(kUnitChunk, H), count = (H + full - 1) / full;
+  return {count, full, H - (count - 1) * full};
+}
+
 // ---- plan-time state --------------------------------------------------------------
 struct ForwardPlan : OpState {
   Dims d;
   MatMul project;       // (B·S,In) x W_ihᵀ -> gates (B·S,4H)
+  // f32, f64: per chunk, h0 (B,H) x W_chunkᵀ (4u,H) -> recurrent (B, 4u of 4H), and the same from
+  // output[:,t-1] (row stride S·H); step scratch: W_hh by chunks (4H,H), recurrent part (B,4H).
+  Chunks chunks;
+  std::vector<MatMul> from_h0, from_prev;
+  size_t scratch_bytes = 0;
+  // bf16: all units per step.
   MatMul recur_first;   // h0 (B,H) x W_hhᵀ  +-> gates[:,0]
   MatMul recur_next;    // output[:,t-1] (B,H; row stride S·H) x W_hhᵀ +-> gates[:,t]
+  bool chunked() const { return !from_h0.empty(); }
 };
 
 struct BackwardPlan : OpState {
+  bool chunked() const { return !dh_chunks.empty(); }
   Dims d;
-  MatMul dh_prev;  // dgates[:,t] (B,4H; row stride S·4H) x W_hh (4H,H) -> dh (B,H)
+  Chunks chunks;
+  std::vector<MatMul> dh_chunks;  // f32, f64: per chunk, dgates[:,t] x W_hh[:, chunk] -> dh[:, chunk]
+  MatMul dh_prev;  // bf16: dgates[:,t] (B,4H; row stride S·4H) x W_hh (4H,H) -> dh (B,H)
   MatMul dx;       // dgates (B·S,4H) x W_ih (4H,In) -> dx (B·S,In)
   MatMul dw_ih;    // dgates_t (4H,B·S) x x (B·S,In) -> dW_ih (4H,In)
   MatMul dw_hh;    // dgates_t (4H,B·S) x h_prev (B·S,H) -> dW_hh (4H,H)
   size_t scratch_bytes;  // step scratch: dgates (B,S,4H), dgates_t (4H,B·S), h_prev (B,S,H)
 };
 
-inline std::unique_ptr<ForwardPlan> make_forward_plan(const Dims& d, DnnlContext* dnnl, MatmulPrecision prec) {
+inline std::unique_ptr<ForwardPlan> make_forward_plan(const Dims& d, DnnlContext* dnnl, size_t elem_bytes,
+                                                      MatmulPrecision prec) {
   auto p = std::make_unique<ForwardPlan>();
   p->d = d;
   p->project = MatMul(dnnl, {.m = d.B * d.S, .n = d.G(), .k = d.In, .trans_b = true, .precision = prec});
+  p->chunks = chunks_of(d.H);
+  if (prec != MatmulPrecision::BF16) {
+    for (int64_t c = 0; c < p->chunks.count; ++c) {
+      const int64_t n = 4 * p->chunks.units(c);
+      p->from_h0.emplace_back(dnnl, GemmShape{.m = d.B, .n = n, .k = d.H, .trans_b = true, .ldc = d.G(),
+                                              .single_thread = true});
+      p->from_prev.emplace_back(dnnl, GemmShape{.m = d.B, .n = n, .k = d.H, .trans_b = true, .lda = d.S * d.H,
+                                                .ldc = d.G(), .single_thread = true});
+    }
+    p->scratch_bytes = size_t(d.G() * (d.H + d.B)) * elem_bytes;
+    return p;
+  }
   p->recur_first = MatMul(dnnl, {.m = d.B, .n = d.G(), .k = d.H, .trans_b = true, .accumulate = true,
                                  .ldc = d.S * d.G(), .precision = prec});
   p->recur_next = MatMul(dnnl, {.m = d.B, .n = d.G(), .k = d.H, .trans_b = true, .accumulate = true,
@@ -110,13 +159,23 @@ inline std::unique_ptr<BackwardPlan> make_backward_plan(const Dims& d, DnnlConte
                                                         MatmulPrecision prec) {
   auto p = std::make_unique<BackwardPlan>();
   p->d = d;
-  p->dh_prev = MatMul(dnnl, {.m = d.B, .n = d.H, .k = d.G(), .lda = d.S * d.G(), .precision = prec});
+  p->chunks = chunks_of(d.H);
+  if (prec == MatmulPrecision::BF16)
+    p->dh_prev = MatMul(dnnl, {.m = d.B, .n = d.H, .k = d.G(), .lda = d.S * d.G(), .precision = prec});
+  else
+    for (int64_t c = 0; c < p->chunks.count; ++c)
+      p->dh_chunks.emplace_back(dnnl, GemmShape{.m = d.B, .n = p->chunks.units(c), .k = d.G(), .lda = d.S * d.G(),
+                                                .ldb = d.H, .ldc = d.H, .single_thread = true});
   p->dx = MatMul(dnnl, {.m = d.B * d.S, .n = d.In, .k = d.G(), .precision = prec});
   p->dw_ih = MatMul(dnnl, {.m = d.G(), .n = d.In, .k = d.B * d.S, .precision = prec});
   p->dw_hh = MatMul(dnnl, {.m = d.G(), .n = d.H, .k = d.B * d.S, .precision = prec});
   p->scratch_bytes = size_t(d.B * d.S * (2 * d.G() + d.H)) * elem_bytes;
   return p;
 }
+
+// Whether a step's work pays for a parallel region: the recurrent products
+// (B·4H·H multiply-adds) dominate it.
+inline bool recurrence_worth_parallel(const Dims& d) { return opu::worth_parallel(d.B * d.G() * d.H / 64); }
 
 // ---- lengths ------------------------------------------------------------------------
 inline bool active(const int32_t* lengths, int64_t b, int64_t t) { return !lengths || t < lengths[b]; }
@@ -187,13 +246,77 @@ void forward_step(const Dims& d, int64_t t, const ForwardArgs<T>& a) {
   }
 }
 
+// W_hh (4H,H) regrouped by chunks: chunk c's rows are its units' i, f, g, o
+// rows, so that one GEMM gives all four gates of its units.
 template <class T>
-void lstm_forward(const ForwardPlan& p, const ForwardArgs<T>& a) {
+void group_by_chunks(const T* w_hh, const Chunks& ch, int64_t H, T* grouped) {
+  for (int64_t c = 0; c < ch.count; ++c) {
+    const int64_t j0 = c * ch.full, u = ch.units(c);
+    for (int64_t q = 0; q < 4; ++q) std::copy_n(w_hh + (q * H + j0) * H, u * H, grouped + (4 * j0 + q * u) * H);
+  }
+}
+
+// Units [j0, j0+u) of one active row at step t. recurrent: this chunk's
+// (4u) product h_{t-1} W_chunkᵀ; the row's gates hold x W_ihᵀ and get the
+// activations (i, f, g, o), which backward reads.
+template <class T>
+inline void chunk_update(const Dims& d, const ForwardArgs<T>& a, int64_t b, int64_t t, int64_t j0, int64_t u,
+                         const T* __restrict recurrent) {
+  const int64_t H = d.H, row = b * d.S + t;
+  T* __restrict h = a.output + row * H + j0;
+  T* __restrict c = a.cells + row * H + j0;
+  if (!active(a.lengths, b, t)) {
+    std::fill_n(h, u, T(0));
+    std::fill_n(c, u, T(0));
+    return;
+  }
+  T* g = a.gates + row * d.G() + j0;
+  T act[4 * kUnitChunk];
+  for (int64_t q = 0; q < 4; ++q)
+    for (int64_t j = 0; j < u; ++j)
+      act[q * u + j] = g[q * H + j] + recurrent[q * u + j] + a.b_ih[q * H + j0 + j] + a.b_hh[q * H + j0 + j];
+  sigmoid_array(act, 2 * u);  // i, f
+  tanh_array(act + 2 * u, act + 2 * u, u);
+  sigmoid_array(act + 3 * u, u);  // o
+  const T* c_prev = t == 0 ? a.c0 + b * H + j0 : c - H;
+  for (int64_t j = 0; j < u; ++j) c[j] = act[u + j] * c_prev[j] + act[j] * act[2 * u + j];
+  tanh_array(c, h, u);
+  for (int64_t j = 0; j < u; ++j) h[j] *= act[3 * u + j];
+  for (int64_t q = 0; q < 4; ++q) std::copy_n(act + q * u, u, g + q * H);
+}
+
+// The recurrence of a chunked plan: one region, one barrier per step.
+template <class T>
+void forward_chunked(const ForwardPlan& p, const ForwardArgs<T>& a, int64_t steps, std::byte* scratch) {
+  const Dims& d = p.d;
+  const Chunks& ch = p.chunks;
+  const int64_t H = d.H, G = d.G();
+  T* grouped = reinterpret_cast<T*>(scratch);  // (4H,H)
+  T* recurrent = grouped + G * H;               // (B,4H), chunk c at columns 4·c·full
+  if (steps > 0) group_by_chunks(a.w_hh, ch, H, grouped);
+  const bool parallel = recurrence_worth_parallel(d);
+  std::optional<OneThreadScope> one_thread;  // products made for one thread run as one
+  if (!parallel) one_thread.emplace();
+#pragma omp parallel if (parallel)
+  for (int64_t t = 0; t < steps; ++t) {
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < ch.count; ++c) {
+      const int64_t j0 = c * ch.full, u = ch.units(c);
+      if (t == 0) p.from_h0[size_t(c)].run(a.h0, grouped + 4 * j0 * H, recurrent + 4 * j0);
+      else p.from_prev[size_t(c)].run(a.output + (t - 1) * H, grouped + 4 * j0 * H, recurrent + 4 * j0);
+      for (int64_t b = 0; b < d.B; ++b) chunk_update(d, a, b, t, j0, u, recurrent + b * G + 4 * j0);
+    }
+  }
+}
+
+template <class T>
+void lstm_forward(const ForwardPlan& p, const ForwardArgs<T>& a, std::byte* scratch) {
   const Dims& d = p.d;
   const int64_t H = d.H, G = d.G();
   int64_t steps = steps_taken(a.lengths, d.B, d.S);
   if (steps > 0) p.project.run(a.x, a.w_ih, a.gates);
-  for (int64_t t = 0; t < steps; ++t) {
+  if (p.chunked()) forward_chunked(p, a, steps, scratch);
+  for (int64_t t = 0; t < steps && !p.chunked(); ++t) {
     if (t == 0) p.recur_first.run(a.h0, a.w_hh, a.gates);
     else if (t == 1) p.recur_next.run(a.output, a.w_hh, a.gates + G);
     else p.recur_next.run_same_b(a.output + (t - 1) * H, a.w_hh, a.gates + t * G);
@@ -221,24 +344,25 @@ struct BackwardArgs {
   T *dx, *dh0, *dc0, *dw_ih, *dw_hh, *db;   // gradients; dh0/dc0 also carry dh, dc between steps
 };
 
-// One active row at one step (derivation: c = f·c_prev + i·g, h = o·tanh(c)):
+// n units of one active row at one step (derivation: c = f·c_prev + i·g,
+// h = o·tanh(c)); gate q of unit j is at g[q·stride + j]:
 //   dh = dh_next + d_out      dc = dc_next + dh·o·(1 − tanh²c)
 //   di = dc·g·i(1−i)   df = dc·c_prev·f(1−f)   dg = dc·i(1−g²)   do = dh·tanh(c)·o(1−o)
 //   dc_prev = dc·f    (dh_prev comes from the GEMM dgates · W_hh after this loop)
 template <class T>
-inline void cell_backward(int64_t H, const T* __restrict g, const T* __restrict c, const T* __restrict c_prev,
-                          const T* __restrict dh_next, const T* dc_next, const T* __restrict d_out,
-                          T* __restrict dg, T* dc_prev) {
-  tanh_array(c, dg + 3 * H, H);  // tanh(c) parks in do's slot, read just before do is written
-  for (int64_t j = 0; j < H; ++j) {
-    T i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
-    T tc = dg[3 * H + j];
+inline void cell_backward(int64_t n, int64_t stride, const T* __restrict g, const T* __restrict c,
+                          const T* __restrict c_prev, const T* __restrict dh_next, const T* dc_next,
+                          const T* __restrict d_out, T* __restrict dg, T* dc_prev) {
+  tanh_array(c, dg + 3 * stride, n);  // tanh(c) parks in do's slot, read just before do is written
+  for (int64_t j = 0; j < n; ++j) {
+    T i = g[j], f = g[stride + j], gg = g[2 * stride + j], o = g[3 * stride + j];
+    T tc = dg[3 * stride + j];
     T dh = dh_next[j] + (d_out ? d_out[j] : T(0));
     T dc = dc_next[j] + dh * o * (T(1) - tc * tc);
     dg[j] = dc * gg * i * (T(1) - i);
-    dg[H + j] = dc * c_prev[j] * f * (T(1) - f);
-    dg[2 * H + j] = dc * i * (T(1) - gg * gg);
-    dg[3 * H + j] = dh * tc * o * (T(1) - o);
+    dg[stride + j] = dc * c_prev[j] * f * (T(1) - f);
+    dg[2 * stride + j] = dc * i * (T(1) - gg * gg);
+    dg[3 * stride + j] = dh * tc * o * (T(1) - o);
     dc_prev[j] = dc * f;  // may alias dc_next: read above, same element
   }
 }
@@ -262,7 +386,55 @@ void backward_step(const Dims& d, int64_t t, const BackwardArgs<T>& a, T* dgates
     const T* c = a.cells + row * H;
     const T* c_prev = t == 0 ? a.c0 + b * H : c - H;
     const T* d_out = a.d_output ? a.d_output + row * H : nullptr;
-    cell_backward<T>(H, a.gates + row * G, c, c_prev, dh_next, dc_next, d_out, dg, a.dc0 + b * H);
+    cell_backward<T>(H, H, a.gates + row * G, c, c_prev, dh_next, dc_next, d_out, dg, a.dc0 + b * H);
+  }
+}
+
+// Units [j0, j0+u) of row b at step t: dgates, and the dc carry in dc0.
+template <class T>
+void chunk_backward(const Dims& d, const BackwardArgs<T>& a, int64_t b, int64_t t, int64_t j0, int64_t u,
+                    T* dgates) {
+  const int64_t H = d.H, G = d.G(), row = b * d.S + t;
+  T* dg = dgates + row * G + j0;
+  if (!active(a.lengths, b, t)) {
+    for (int64_t q = 0; q < 4; ++q) std::fill_n(dg + q * H, u, T(0));
+    return;
+  }
+  // At a row's last real step the adjoints come from h_n, c_n; before it,
+  // from the carries that the later step left in dh0, dc0.
+  const bool last = !active(a.lengths, b, t + 1) || t + 1 == d.S;
+  const int64_t k = b * H + j0;
+  const T* dh_next = last ? a.d_hn + k : a.dh0 + k;
+  const T* dc_next = last ? a.d_cn + k : a.dc0 + k;
+  const T* c = a.cells + row * H + j0;
+  const T* c_prev = t == 0 ? a.c0 + k : c - H;
+  const T* d_out = a.d_output ? a.d_output + row * H + j0 : nullptr;
+  cell_backward<T>(u, H, a.gates + row * G + j0, c, c_prev, dh_next, dc_next, d_out, dg, a.dc0 + k);
+}
+
+// Steps from the last to the first, chunk by chunk as in forward: dgates of
+// a chunk's units need only that chunk's dh and dc; dh_{t-1} of a chunk
+// needs every chunk's dgates at t (the barrier), and the next step's
+// dgates of a chunk need only its own dh_{t-1}, which the same thread made
+// (same static schedule, same trip count), so that loop needs no barrier.
+template <class T>
+void recurrence_backward(const BackwardPlan& p, const BackwardArgs<T>& a, int64_t steps, T* dgates) {
+  const Dims& d = p.d;
+  const Chunks& ch = p.chunks;
+  const int64_t G = d.G();
+  const bool parallel = recurrence_worth_parallel(d);
+  std::optional<OneThreadScope> one_thread;  // products made for one thread run as one
+  if (!parallel) one_thread.emplace();
+#pragma omp parallel if (parallel)
+  for (int64_t t = steps - 1; t >= 0; --t) {
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < ch.count; ++c)
+      for (int64_t b = 0; b < d.B; ++b) chunk_backward(d, a, b, t, c * ch.full, ch.units(c), dgates);
+#pragma omp for schedule(static) nowait
+    for (int64_t c = 0; c < ch.count; ++c) {
+      const int64_t j0 = c * ch.full;
+      p.dh_chunks[size_t(c)].run(dgates + t * G, a.w_hh + j0, a.dh0 + j0);  // dh_{t-1}, every row
+    }
   }
 }
 
@@ -312,7 +484,8 @@ void lstm_backward(const BackwardPlan& p, const BackwardArgs<T>& a, std::byte* s
   T* h_prev = dgates_t + d.B * d.S * G;               // (B,S,H)
   int64_t steps = steps_taken(a.lengths, d.B, d.S);
   zero_steps(dgates, d, G, steps);
-  for (int64_t t = steps - 1; t >= 0; --t) {
+  if (p.chunked()) recurrence_backward(p, a, steps, dgates);
+  for (int64_t t = steps - 1; t >= 0 && !p.chunked(); --t) {
     backward_step(d, t, a, dgates);
     if (t == steps - 1) p.dh_prev.run(dgates + t * G, a.w_hh, a.dh0);  // dh_{t-1} for every row
     else p.dh_prev.run_same_b(dgates + t * G, a.w_hh, a.dh0);

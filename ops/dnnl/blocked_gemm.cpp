@@ -9,25 +9,11 @@
 
 #include "graph/errors.hpp"
 #include "ops/dnnl/context_impl.hpp"
+#include "ops/one_thread.hpp"
 
 namespace loom {
 
 namespace {
-
-// oneDNN reads the thread count when it creates a primitive and may choose
-// its kernel and blocking from it (its gemm-based kernels read it again when
-// they run, unless inside an active parallel region); a block must be the
-// same whatever the caller's setting, so it is made and run as if for one thread.
-class OneThread {
- public:
-  OneThread() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~OneThread() { omp_set_num_threads(saved_); }
-  OneThread(const OneThread&) = delete;
-  OneThread& operator=(const OneThread&) = delete;
-
- private:
-  int saved_;
-};
 
 // Dense leading dimensions made explicit, so that a block keeps its parent's strides.
 GemmShape with_explicit_strides(GemmShape s) {
@@ -49,12 +35,12 @@ BlockedGemm::BlockedGemm(DnnlContext& ctx, const GemmShape& shape) : shape_(shap
   const int64_t a_matrix = (s.trans_a ? s.k : s.m) * s.lda, b_matrix = (s.trans_b ? s.n : s.k) * s.ldb,
                 c_matrix = s.m * s.ldc;
   parallel_ = s.batch * s.m * s.n * s.k >= kParallelWork && (s.batch > 1 || s.m > kBlockRows || s.n > kBlockCols);
-  OneThread one_thread;
   for (int64_t bi = 0; bi < s.batch; ++bi)
     for (int64_t i0 = 0; i0 < s.m; i0 += kBlockRows)
       for (int64_t j0 = 0; j0 < s.n; j0 += kBlockCols) {
         GemmShape part = s;
         part.batch = 1;
+        part.single_thread = true;  // the same block whatever the caller's thread count
         part.m = std::min(kBlockRows, s.m - i0);
         part.n = std::min(kBlockCols, s.n - j0);
         const int64_t a_off = bi * a_matrix + (s.trans_a ? i0 : i0 * s.lda);
@@ -70,7 +56,7 @@ void BlockedGemm::run(const float* a, const float* b, float* c) const {
     blk.gemm.run(a + blk.a_offset, b + blk.b_offset, c + blk.c_offset);
   };
   if (!parallel_) {  // a team per small product costs more than it saves
-    OneThread one_thread;  // and while running: oneDNN reads the count again
+    OneThreadScope one_thread;  // oneDNN reads the count again when it runs outside a team
     for (int64_t t = 0; t < n; ++t) run_block(t);
     return;
   }
@@ -96,7 +82,8 @@ std::string BlockedGemm::impl_name() const {
 }
 
 StepGemm::StepGemm(DnnlContext& ctx, const GemmShape& shape) {
-  if (ctx.deterministic) blocked_ = std::make_unique<BlockedGemm>(ctx, shape);
+  // A one-thread product is deterministic as it is: its caller fixed the split.
+  if (ctx.deterministic && !shape.single_thread) blocked_ = std::make_unique<BlockedGemm>(ctx, shape);
   else plain_ = std::make_unique<Gemm>(ctx, shape);
 }
 

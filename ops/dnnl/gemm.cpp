@@ -7,11 +7,13 @@
 // the context's staging buffers, shared by the Gemms of one executor.
 #include "ops/dnnl/gemm.hpp"
 
+#include <optional>
 #include <string>
 
 #include "graph/errors.hpp"
 #include "ops/dnnl/bf16.hpp"
 #include "ops/dnnl/context_impl.hpp"
+#include "ops/one_thread.hpp"
 
 namespace loom {
 
@@ -110,6 +112,8 @@ Gemm::Gemm(DnnlContext& ctx, const GemmShape& s) : shape_(s), impl_(std::make_un
       attr.set_post_ops(po);
     }
     Impl& im = *impl_;
+    std::optional<OneThreadScope> one_thread;
+    if (s.single_thread) one_thread.emplace();
     im.pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, ctx.engine);
     im.prim = dnnl::matmul(im.pd);
     im.a = dnnl::memory(a_md, ctx.engine, DNNL_MEMORY_NONE);

@@ -34,6 +34,11 @@ struct GemmShape {
   // Leading dimensions (row strides of the stored matrices, in elements); 0 = dense.
   int64_t lda = 0, ldb = 0, ldc = 0;
   MatmulPrecision precision = MatmulPrecision::F32;
+  // One thread's share of a parallel loop of Loom's own: the primitive is
+  // made for one thread, whatever the caller's OpenMP setting, and run from
+  // inside an active parallel region (where oneDNN runs sequentially) or
+  // under a OneThreadScope (ops/one_thread.hpp).
+  bool single_thread = false;
 };
 
 class Gemm {

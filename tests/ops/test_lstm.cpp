@@ -230,17 +230,26 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(SeqCase{DType::F64, 4, 6, 3, 5, {6, 1, 0, 4}}, SeqCase{DType::F32, 4, 6, 3, 5, {6, 1, 0, 4}},
                       SeqCase{DType::F64, 3, 4, 5, 2, {4, 4, 4}}, SeqCase{DType::F32, 3, 1, 5, 2, {1, 0, 1}},
                       SeqCase{DType::F32, 9, 12, 24, 40, {12, 3, 0, 10, 12, 1, 7, 11, 5}},
-                      SeqCase{DType::F64, 2, 3, 2, 3, {0, 0}}),
+                      SeqCase{DType::F64, 2, 3, 2, 3, {0, 0}},
+                      // hidden units in several chunks, the last one partial (ops/lstm_kernels.hpp)
+                      SeqCase{DType::F64, 3, 5, 4, 70, {5, 2, 0}},
+                      SeqCase{DType::F32, 32, 4, 6, 136, {4, 4, 3, 0, 1, 2, 4, 4, 4, 4, 1, 1, 2, 2, 3, 3,
+                                                          4, 0, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2, 4, 4, 4, 4}}),
     [](const ::testing::TestParamInfo<SeqCase>& info) {
       const SeqCase& c = info.param;
       return std::string(dtype_name(c.dtype)) + "_B" + std::to_string(c.B) + "_S" + std::to_string(c.S) + "_In" +
              std::to_string(c.In) + "_H" + std::to_string(c.H);
     });
 
-// The f32 path (oneDNN GEMMs on strided views) agrees with the f64 loops.
+// The f32 path (oneDNN GEMMs on strided views) agrees with the f64 loops,
+// also where the recurrence runs in parallel over chunks of hidden units
+// (H = 136: four full chunks and one of 8; B·4H·H large enough for a team).
 TEST(LstmSequence, F32MatchesF64) {
+  std::vector<int32_t> varied(32);
+  for (size_t b = 0; b < varied.size(); ++b) varied[b] = int32_t((b * 7) % 6);
   for (const Problem& p : {make_problem(4, 6, 3, 5, {6, 1, 0, 4}, 41),
-                           make_problem(9, 12, 24, 40, {12, 3, 0, 10, 12, 1, 7, 11, 5}, 42)}) {
+                           make_problem(9, 12, 24, 40, {12, 3, 0, 10, 12, 1, 7, 11, 5}, 42),
+                           make_problem(32, 5, 8, 136, varied, 43)}) {
     LossWeights lw = loss_weights(p);
     expect_results_close(run_sequence(p, DType::F32, lw), run_sequence(p, DType::F64, lw), 1e-5);
   }
