@@ -53,6 +53,20 @@ TEST(CliBench, BadRequestsAreUsageErrors) {
   EXPECT_EQ(trace.status, 2) << trace.all;
   EXPECT_NE(trace.err.find("--trace needs --profile"), std::string::npos) << trace.err;
   EXPECT_EQ(run_loom("bench --steps 0").status, 2);
+  auto precision = run_loom("bench --config tiny --precision fp8");
+  EXPECT_EQ(precision.status, 2) << precision.all;
+  EXPECT_NE(precision.err.find("--precision must be one of f32 | bf16, got 'fp8'"), std::string::npos)
+      << precision.err;
+}
+
+TEST(CliBench, Bf16IsNamedOrRefusedWhereTheCpuLacksIt) {
+  auto run = run_loom("bench --config tiny --steps 2 --precision bf16");
+  if (run.status == 2) {  // no AVX512-BF16 or AMX here: refused with the reason
+    EXPECT_NE(run.err.find("--precision bf16: "), std::string::npos) << run.err;
+    return;
+  }
+  ASSERT_EQ(run.status, 0) << run.all;
+  EXPECT_NE(run.out.find("2 steps, bf16 matrix products"), std::string::npos) << run.out;
 }
 
 TEST(CliTrain, LogBatchesWritesTheModelThenEveryBatchTrainedOn) {

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <vector>
 
+#include "ops/dnnl/bf16.hpp"
 #include "optim/optimizer.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
@@ -28,6 +29,7 @@ struct BenchOptions {
   int64_t steps = 20;
   bool profile = false;
   std::string trace_path;
+  MatmulPrecision precision = MatmulPrecision::F32;
 };
 
 std::string config_list() {
@@ -43,8 +45,10 @@ std::string config_list() {
 }
 
 // Milliseconds of each timed step; the profiler, when given, times their plan steps.
-std::vector<double> time_steps(const models::BenchConfig& c, int64_t steps, StepProfiler* profiler) {
-  models::Seq2Seq model(models::bench_model_config(c));
+std::vector<double> time_steps(const models::BenchConfig& c, const BenchOptions& b, StepProfiler* profiler) {
+  models::Seq2SeqConfig config = models::bench_model_config(c);
+  config.matmul_precision = b.precision;
+  models::Seq2Seq model(config);
   model.init_parameters(1);
   auto adam = optim::make_optimizer({}, model.params());
   const text::Batch batch = models::synthetic_batch(c);
@@ -55,7 +59,7 @@ std::vector<double> time_steps(const models::BenchConfig& c, int64_t steps, Step
   model.set_profiler(profiler);
   std::vector<double> ms;
   using clock = std::chrono::steady_clock;
-  for (int64_t i = 0; i < steps; ++i) {
+  for (int64_t i = 0; i < b.steps; ++i) {
     const auto start = clock::now();
     model.train_step_gradients(batch);
     const auto update = clock::now();
@@ -70,12 +74,13 @@ std::vector<double> time_steps(const models::BenchConfig& c, int64_t steps, Step
   return ms;
 }
 
-void report(const models::BenchConfig& c, std::vector<double> ms) {
+void report(const models::BenchConfig& c, MatmulPrecision precision, std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
-  std::printf("config %s (B=%lld S=T=%lld E=%lld H=%lld V=%lld), %d thread(s), %zu steps\n",
+  std::printf("config %s (B=%lld S=T=%lld E=%lld H=%lld V=%lld), %d thread(s), %zu steps%s\n",
               std::string(c.name).c_str(), (long long)c.B, (long long)c.S, (long long)c.E, (long long)c.H,
-              (long long)c.V, omp_get_max_threads(), ms.size());
+              (long long)c.V, omp_get_max_threads(), ms.size(),
+              precision == MatmulPrecision::BF16 ? ", bf16 matrix products" : "");
   std::printf("ms per step: median %.3f  min %.3f  max %.3f\n", median, ms.front(), ms.back());
   std::printf("target tokens/s: %.0f (median step)\n", double(c.B * c.S) / (median / 1e3));
 }
@@ -91,6 +96,11 @@ int run_bench(const Args& args) {
        "OpenMP threads (0 = all cores)")
       ("steps", po::value(&b.steps)->default_value(b.steps)->notifier(in_range<int64_t>("steps", 1, 100000)),
        "timed steps, after two that compile and warm up")
+      ("precision", po::value<std::string>()->default_value("f32")->notifier([&b](const std::string& v) {
+         one_of("precision", {"f32", "bf16"})(v);
+         b.precision = *parse_precision(v);
+       }),
+       "f32 | bf16: matrix products on bf16 operands with f32 accumulation (CPUs with AVX512-BF16 or AMX)")
       ("profile", po::bool_switch(&b.profile), "also time every plan step and print the table of `loom train --profile`")
       ("trace", po::value(&b.trace_path)->value_name("FILE.json"),
        "with --profile: also write the steps as Chrome trace-event JSON");
@@ -114,9 +124,13 @@ int run_bench(const Args& args) {
     std::cerr << "loom bench: --trace needs --profile\n";
     return kExitUsage;
   }
+  if (std::string why = b.precision == MatmulPrecision::BF16 ? bf16_unsupported_reason() : ""; !why.empty()) {
+    std::cerr << "loom bench: --precision bf16: " << why << "\n";
+    return kExitUsage;
+  }
   if (b.threads > 0) omp_set_num_threads(b.threads);
   StepProfiler profiler;
-  report(*config, time_steps(*config, b.steps, b.profile ? &profiler : nullptr));
+  report(*config, b.precision, time_steps(*config, b, b.profile ? &profiler : nullptr));
   if (!b.profile) return kExitOk;
   std::cout << "\n";
   return report_profile(profiler, b.trace_path, "bench");
