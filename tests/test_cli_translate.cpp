@@ -64,7 +64,7 @@ struct Trained {
   std::string file(const std::string& name) const { return (dir / name).string(); }
 
   void train_and_save() {
-    text::TokenizedCorpus corpus = text::tokenize_pairs(text::read_tsv(corpus_path));
+    text::TokenizedCorpus corpus = text::tokenize_pairs(text::read_tsv(corpus_path), corpus_path);
     text::Vocabulary source_vocab = text::Vocabulary::build(corpus.sources);
     text::Vocabulary target_vocab = text::Vocabulary::build(corpus.targets);
     std::vector<text::EncodedPair> pairs = text::encode_pairs(corpus, source_vocab, target_vocab);

@@ -13,6 +13,7 @@
 #include "models/decode.hpp"
 #include "optim/optimizer.hpp"
 #include "tests/support/op_test.hpp"
+#include "tests/support/toy_corpus.hpp"
 
 namespace loom {
 namespace {
@@ -22,17 +23,7 @@ using models::Seq2Seq;
 using models::Seq2SeqConfig;
 using models::Translation;
 
-struct Toy {
-  text::Vocabulary source_vocab, target_vocab;
-  std::vector<text::EncodedPair> pairs;
-};
-
-Toy load_toy() {
-  text::TokenizedCorpus corpus = text::tokenize_pairs(text::read_tsv("data/toy.tsv"));
-  Toy toy{text::Vocabulary::build(corpus.sources), text::Vocabulary::build(corpus.targets), {}};
-  toy.pairs = text::encode_pairs(corpus, toy.source_vocab, toy.target_vocab);
-  return toy;
-}
+using Toy = test::ToyCorpus;
 
 std::unique_ptr<Seq2Seq> make_model(const Toy& toy, const std::string& attention, int64_t layers = 1) {
   Seq2SeqConfig c;
@@ -57,7 +48,7 @@ void train(Seq2Seq& model, const Toy& toy, int steps) {
 
 // One model trained once for the tests that need a trained one.
 struct Trained {
-  Toy toy = load_toy();
+  Toy toy = test::load_toy_corpus();
   std::unique_ptr<Seq2Seq> model = make_model(toy, "dot");
   Trained() { train(*model, toy, 150); }
 };
@@ -120,7 +111,7 @@ double forced_score(Decoder& decoder, const std::vector<int32_t>& source, const 
 }
 
 TEST(Decode, BeamReturnsAtMostKSortedScoredHypotheses) {
-  Toy toy = load_toy();
+  Toy toy = test::load_toy_corpus();
   auto model = make_model(toy, "general");
   train(*model, toy, 20);  // partly trained: several plausible outputs
   Decoder decoder(*model);
@@ -151,7 +142,7 @@ TEST(Decode, BeamReturnsAtMostKSortedScoredHypotheses) {
 // The step graph (lstm_cell, one position) and the training graph
 // (lstm_sequence over the whole target) give the same log-probs.
 void expect_step_matches_training(const std::string& attention, int64_t layers) {
-  Toy toy = load_toy();
+  Toy toy = test::load_toy_corpus();
   auto model = make_model(toy, attention, layers);
   train(*model, toy, 5);
   Decoder decoder(*model);
@@ -192,7 +183,7 @@ TEST(Decode, PlansAreCompiledOncePerShape) {
 }
 
 TEST(Decode, LengthLimitAndBadInput) {
-  Toy toy = load_toy();
+  Toy toy = test::load_toy_corpus();
   auto model = make_model(toy, "cosine");  // untrained: rarely says <eos>
   Decoder decoder(*model);
   Translation tr = decoder.greedy(toy.pairs[0].source, 3);

@@ -19,6 +19,7 @@
 #include "optim/optimizer.hpp"
 #include "tests/support/alloc_counter.hpp"
 #include "tests/support/op_test.hpp"
+#include "tests/support/toy_corpus.hpp"
 
 
 namespace loom {
@@ -66,18 +67,7 @@ std::vector<std::string> all_attentions() {
   return models::attention_names();
 }
 
-struct Toy {
-  text::Vocabulary source_vocab, target_vocab;
-  std::vector<text::EncodedPair> pairs;
-};
-
-Toy load_toy() {
-  std::vector<text::TextPair> raw = text::read_tsv("data/toy.tsv");
-  text::TokenizedCorpus corpus = text::tokenize_pairs(raw);
-  Toy toy{text::Vocabulary::build(corpus.sources), text::Vocabulary::build(corpus.targets), {}};
-  toy.pairs = text::encode_pairs(corpus, toy.source_vocab, toy.target_vocab);
-  return toy;
-}
+using Toy = test::ToyCorpus;
 
 // ---- parameters ---------------------------------------------------------------------------------
 
@@ -261,7 +251,7 @@ TEST(Seq2Seq, StoredGradientsMatchFiniteDifferences) {
 // ---- training -----------------------------------------------------------------------------------
 
 std::vector<double> train_toy(const Seq2SeqConfig& config, int steps, uint64_t seed) {
-  Toy toy = load_toy();
+  Toy toy = test::load_toy_corpus();
   Seq2Seq model(config);
   model.init_parameters(seed);
   auto adam = optim::make_optimizer({.kind = "adam"}, model.params());
@@ -278,7 +268,7 @@ std::vector<double> train_toy(const Seq2SeqConfig& config, int steps, uint64_t s
 }
 
 Seq2SeqConfig toy_config(const std::string& attention, double dropout = 0.0) {
-  Toy toy = load_toy();
+  Toy toy = test::load_toy_corpus();
   Seq2SeqConfig c;
   c.src_vocab = toy.source_vocab.size(), c.tgt_vocab = toy.target_vocab.size();
   c.embed = 16, c.hidden = 32, c.attention = attention, c.dropout = dropout;
@@ -319,7 +309,7 @@ TEST(Seq2Seq, DropoutOnlyInTraining) {
 // In f64, where every kernel is Loom's own: oneDNN 2.6's dnnl_primitive_execute
 // builds an argument map on every call, so f32 steps allocate inside libdnnl.
 TEST(Seq2Seq, OnePlanPerShapeAndWarmStepsAllocateNothing) {
-  Toy toy = load_toy();
+  Toy toy = test::load_toy_corpus();
   Seq2SeqConfig c = toy_config("additive", 0.1);
   c.dtype = DType::F64;
   c.layers = 2;

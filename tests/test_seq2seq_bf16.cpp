@@ -15,6 +15,7 @@
 #include "ops/dnnl/bf16.hpp"
 #include "optim/optimizer.hpp"
 #include "tests/support/op_test.hpp"
+#include "tests/support/toy_corpus.hpp"
 #include "text/batcher.hpp"
 #include "text/corpus.hpp"
 
@@ -24,17 +25,7 @@ namespace {
 using models::Seq2Seq;
 using models::Seq2SeqConfig;
 
-struct Toy {
-  text::Vocabulary source_vocab, target_vocab;
-  std::vector<text::EncodedPair> pairs;
-};
-
-Toy load_toy() {
-  text::TokenizedCorpus corpus = text::tokenize_pairs(text::read_tsv("data/toy.tsv"));
-  Toy toy{text::Vocabulary::build(corpus.sources), text::Vocabulary::build(corpus.targets), {}};
-  toy.pairs = text::encode_pairs(corpus, toy.source_vocab, toy.target_vocab);
-  return toy;
-}
+using Toy = test::ToyCorpus;
 
 Seq2SeqConfig toy_config(const Toy& toy, MatmulPrecision precision) {
   Seq2SeqConfig c;
@@ -50,7 +41,7 @@ struct ToyRun {
 };
 
 ToyRun train_toy(MatmulPrecision precision, int steps) {
-  Toy toy = load_toy();
+  Toy toy = test::load_toy_corpus();
   Seq2Seq model(toy_config(toy, precision));
   model.init_parameters(1);
   auto adam = optim::make_optimizer({.kind = "adam"}, model.params());

@@ -309,13 +309,13 @@ TEST(Data, CommittedCorporaReadAndTokenize) {
     if (!std::filesystem::exists(path)) GTEST_SKIP() << "run from the repository root: " << path;
     std::vector<TextPair> pairs = read_tsv(path);
     EXPECT_GT(pairs.size(), 10u) << path;
-    TokenizedCorpus corpus = tokenize_pairs(pairs);
+    TokenizedCorpus corpus = tokenize_pairs(pairs, path);
     for (size_t i = 0; i < pairs.size(); ++i) {
       EXPECT_FALSE(corpus.sources[i].empty()) << path << ":" << pairs[i].line;
       EXPECT_FALSE(corpus.targets[i].empty()) << path << ":" << pairs[i].line;
     }
   }
-  TokenizedCorpus toy = tokenize_pairs(read_tsv("data/toy.tsv"));
+  TokenizedCorpus toy = tokenize_pairs(read_tsv("data/toy.tsv"), "data/toy.tsv");
   EXPECT_EQ(toy.sources[0], (Tokens{"let", "'s", "go"}));
   EXPECT_EQ(toy.targets[0], (Tokens{"vamos"}));
 }

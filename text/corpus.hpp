@@ -37,7 +37,7 @@ struct TokenizedCorpus {
   std::vector<std::vector<std::string>> sources, targets;
 };
 // source_name (the file the pairs came from) prefixes errors: "file:line: ...".
-TokenizedCorpus tokenize_pairs(const std::vector<TextPair>& pairs, const std::string& source_name = "corpus");
+TokenizedCorpus tokenize_pairs(const std::vector<TextPair>& pairs, const std::string& source_name);
 std::vector<EncodedPair> encode_pairs(const TokenizedCorpus& corpus, const Vocabulary& source_vocab,
                                       const Vocabulary& target_vocab);
 

@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     std::vector<loom::text::TextPair> pairs = loom::text::read_tsv(path);
     if (pairs.empty()) std::abort();  // an empty corpus must be an error
-    loom::text::TokenizedCorpus tokens = loom::text::tokenize_pairs(pairs);
+    loom::text::TokenizedCorpus tokens = loom::text::tokenize_pairs(pairs, path);
     for (size_t i = 0; i < pairs.size(); ++i)
       if (tokens.sources[i].empty() || tokens.targets[i].empty()) std::abort();
   } catch (const loom::text::TextError& e) {
