@@ -121,10 +121,13 @@ TEST(CliTrain, OneRunPerOutputFolder) {
 TEST(CliTrain, KillNineLeavesACheckpointThatResumes) {
   const char* bin = std::getenv("LOOM_BIN");
   ASSERT_TRUE(bin && *bin) << "run through ctest";
-  const std::string out = fresh_dir("kill9"), logs = fresh_dir("kill9_logs");
+  const std::string logs = fresh_dir("kill9_logs");
   std::filesystem::create_directories(logs);
   for (const char* delay : {"0.05", "0.3", "0.7"}) {
-    const std::string run = "'" + std::string(bin) + "' " + kToy + "--epochs 100000 --overwrite --out '" + out + "'";
+    // A folder per trial: in a reused one, the previous trial's checkpoint
+    // would end the wait before this run had saved (or after --overwrite removed it).
+    const std::string out = fresh_dir(std::string("kill9_after_") + delay);
+    const std::string run = "'" + std::string(bin) + "' " + kToy + "--epochs 100000 --out '" + out + "'";
     std::ofstream(logs + "/kill.sh") << run << " 2>/dev/null & p=$!; for i in $(seq 1200); do [ -e '" << out
                                      << "/last.safetensors' ] && break; sleep 0.1; done; sleep " << delay
                                      << "; kill -9 $p; wait $p\n";
