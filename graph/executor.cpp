@@ -128,7 +128,8 @@ void Executor::prepare_steps() {
     if (def.prepare) {
       try {
         bs.state = def.prepare(PrepareCtx{bs.in, bs.out, n.attrs, backend_, scratch(), plan_.options.deterministic,
-                                          plan_.options.matmul_precision});
+                                          plan_.options.matmul_precision, params_,
+                                          plan_.options.pack_parameter_weights});
       } catch (const std::exception& e) {
         throw BackendError("preparing node " + g.describe(s.node) + ": " + e.what());
       }

@@ -96,6 +96,8 @@ std::string Plan::explain() const {
   if (options.matmul_precision != MatmulPrecision::F32)
     s += "\nmatmul precision: " + std::string(precision_name(options.matmul_precision)) +
          " (operands of every matmul and LSTM GEMM step; f32 accumulation and results)";
+  if (options.pack_parameter_weights)
+    s += "\npacked weights: f32 matmuls of few rows whose right operand is a parameter read a packed copy of it";
   s += "\nsteps (" + std::to_string(steps.size()) + "):\n";
   for (size_t i = 0; i < steps.size(); ++i) s += step_line(*this, i);
   s += "buffers (" + std::to_string(buffers.size()) + "):\n";

@@ -16,6 +16,8 @@
 
 namespace loom {
 
+class ParameterStore;
+
 using OpId = uint32_t;
 
 enum OpFlags : uint32_t {
@@ -66,6 +68,9 @@ struct PrepareCtx {
   SharedArena& step_scratch;
   bool deterministic = false;  // CompileOptions::deterministic of the plan
   MatmulPrecision matmul_precision = MatmulPrecision::F32;  // the plan's (CompileOptions)
+  // The executor's parameter store, and CompileOptions::pack_parameter_weights of the plan.
+  const ParameterStore* params = nullptr;
+  bool pack_parameter_weights = false;
 };
 
 // Shape rule: output types from input types; throws ShapeError with the rule violated.

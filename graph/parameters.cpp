@@ -26,6 +26,7 @@ void ParameterStore::declare(const std::string& name, const Shape& shape) {
   index_.emplace(name, entries_.size());
   entries_.push_back({name, shape, offset});
   ++version_;
+  ++values_version_;
 }
 
 // Grows the buffers geometrically, so that declaring N parameters copies
@@ -61,7 +62,13 @@ const ParameterStore::Entry& ParameterStore::entry(std::string_view name) const 
 
 TensorRef ParameterStore::value(std::string_view name) {
   const Entry& e = entry(name);
+  ++values_version_;
   return {values_.get() + size_t(e.offset) * dtype_size(dtype_), {dtype_, e.shape}};
+}
+
+bool ParameterStore::holds_value(const void* p) const {
+  const std::byte* b = static_cast<const std::byte*>(p);
+  return b >= values_.get() && b < values_.get() + size_t(capacity_) * dtype_size(dtype_);
 }
 
 TensorRef ParameterStore::grad(std::string_view name) {

@@ -39,9 +39,20 @@ class ParameterStore {
 
   DType dtype() const { return dtype_; }
   int64_t numel() const { return capacity_; }  // including alignment padding (kept zero)
-  void* values_data() { return values_.get(); }
+  // Write access to the values: value() and values_data() count as writes
+  // (they bump values_version), so a copy made of the values, such as packed
+  // weights (ops/dnnl/packed_gemm.hpp), knows to refresh itself. Take the
+  // access again for each round of writes rather than keeping the pointer.
+  void* values_data() {
+    ++values_version_;
+    return values_.get();
+  }
   void* grads_data() { return grads_.get(); }
   uint64_t layout_version() const { return version_; }
+  // Changes whenever the values may have changed (see values_data()).
+  uint64_t values_version() const { return values_version_; }
+  // Whether p points into the values buffer.
+  bool holds_value(const void* p) const;
 
   // Uniform(-scale, scale) for every parameter, in declaration order.
   void fill_uniform(std::mt19937_64& rng, double scale);
@@ -62,6 +73,7 @@ class ParameterStore {
   int64_t allocated_ = 0;  // elements the buffers hold
   AlignedBuffer values_, grads_;
   uint64_t version_ = 0;
+  uint64_t values_version_ = 0;
 };
 
 }  // namespace loom

@@ -28,6 +28,11 @@ struct CompileOptions {
   // run as fixed blocks (ops/dnnl/blocked_gemm.hpp), at some cost in speed.
   bool deterministic = false;
   MatmulPrecision matmul_precision = MatmulPrecision::F32;  // reaches every GEMM through PrepareCtx
+  // Products of few rows whose right operand is a parameter keep a copy of
+  // it in oneDNN's packed format, refreshed when the store's values change
+  // (ops/dnnl/packed_gemm.hpp). For plans run many times between weight
+  // updates: decoding steps, not training steps.
+  bool pack_parameter_weights = false;
 
   // Everything off: the graph runs as built, one buffer per value.
   static CompileOptions none() {

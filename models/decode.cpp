@@ -29,6 +29,12 @@ bool emittable(int64_t token) { return token != Vocabulary::kPad && token != Voc
 
 std::string layer_name(char what, int64_t k) { return std::string(1, what) + "_l" + std::to_string(k); }
 
+// keep_rows' argument when one row continues itself, made once rather than per step.
+const std::vector<int64_t>& first_row_only() {
+  static const std::vector<int64_t> rows{0};
+  return rows;
+}
+
 }  // namespace
 
 // One sentence being decoded over K rows: the host copy of each row's
@@ -128,7 +134,9 @@ Plan compile_decoder_step_plan(const Seq2Seq& model, int64_t K, int64_t S) {
   Var logits = ops::reshape(model.build_logits(dec, att, p), {K, cfg.tgt_vocab});
   fetch[0] = {"log_probs", named(ops::log_softmax(logits, -1), "log_probs").value};
   if (att.weights.graph) fetch.push_back({"attention", att.weights.value});
-  return compile(g, fetch, model.compile_options());
+  CompileOptions options = model.compile_options();
+  options.pack_parameter_weights = true;  // run once per token between weight updates
+  return compile(g, fetch, options);
 }
 
 std::unique_ptr<Executor> Decoder::make_encoder_plan(int64_t S) {
@@ -206,10 +214,17 @@ Translation Decoder::greedy(const std::vector<int32_t>& source, int64_t max_leng
   int64_t scored = 0;
   for (int64_t t = 0, limit = length_limit(source, max_length); t < limit; ++t) {
     s.run();
+    const TensorRef log_probs = s.step->output(s.log_probs);
     int64_t best = -1;
-    for (int64_t v = 0; v < s.V; ++v)
-      if (emittable(v) && (best < 0 || s.log_prob(0, v) > s.log_prob(0, best))) best = v;
-    tr.log_prob += s.log_prob(0, best);
+    double best_log_prob = 0;
+    for (int64_t v = 0; v < s.V; ++v) {
+      const double lp = element(log_probs, v);
+      if (emittable(v) && (best < 0 || lp > best_log_prob)) {
+        best = v;
+        best_log_prob = lp;
+      }
+    }
+    tr.log_prob += best_log_prob;
     ++scored;
     if (best == Vocabulary::kEos) {
       tr.finished = true;
@@ -218,7 +233,7 @@ Translation Decoder::greedy(const std::vector<int32_t>& source, int64_t max_leng
     tr.tokens.push_back(int32_t(best));
     s.append_weights(0, weights);
     s.prev.set(0, double(best));
-    s.keep_rows({0});
+    s.keep_rows(first_row_only());
   }
   tr.score = scored ? tr.log_prob / double(scored) : 0.0;
   tr.attention = attention_tensor(weights, int64_t(tr.tokens.size()), s.S, s.has_weights);
@@ -234,7 +249,7 @@ Tensor Decoder::forced_log_probs(const std::vector<int32_t>& source, const std::
     for (int64_t v = 0; v < s.V; ++v) out.set(t * s.V + v, s.log_prob(0, v));
     if (t == n) break;
     s.prev.set(0, double(target[size_t(t)]));
-    s.keep_rows({0});
+    s.keep_rows(first_row_only());
   }
   return out;
 }

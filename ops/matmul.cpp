@@ -12,8 +12,10 @@
 #include <string>
 
 #include "graph/op_example.hpp"
+#include "graph/parameters.hpp"
 #include "graph/vjp.hpp"
 #include "ops/dnnl/blocked_gemm.hpp"
+#include "ops/dnnl/packed_gemm.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/families.hpp"
 #include "ops/op_util.hpp"
@@ -84,12 +86,32 @@ struct MatmulState : OpState {
   StepGemm gemm;
 };
 
+struct PackedMatmulState : OpState {
+  PackedMatmulState(PackedGemm g, const ParameterStore& p) : gemm(std::move(g)), params(&p) {}
+  PackedGemm gemm;
+  const ParameterStore* params;
+  const float* packed_from = nullptr;  // the B and values_version of the last pack
+  uint64_t packed_version = 0;
+
+  void run(const float* a, const float* b, float* c) {
+    if (b != packed_from || params->values_version() != packed_version) {
+      gemm.pack(b);
+      packed_from = b;
+      packed_version = params->values_version();
+    }
+    gemm.run(a, c);
+  }
+};
+
 // f32 only: f64 runs the reference loop and needs no state.
 std::unique_ptr<OpState> prepare_matmul(const PrepareCtx& c) {
   if (c.out[0].dtype() != DType::F32) return nullptr;
   MatmulDims d = matmul_dims(c.in[0].shape(), c.in[1].shape(), c.attrs);
   GemmShape gs{.m = d.m, .n = d.n, .k = d.k, .trans_a = d.ta, .trans_b = d.tb, .batch = d.batch,
                .precision = c.matmul_precision};
+  if (c.pack_parameter_weights && !c.deterministic && c.params && c.params->holds_value(c.in[1].data) &&
+      packed_gemm_suits(gs))
+    return std::make_unique<PackedMatmulState>(PackedGemm(dnnl_context(c), gs), *c.params);
   return std::make_unique<MatmulState>(StepGemm(dnnl_context(c), gs));
 }
 
@@ -117,6 +139,8 @@ void matmul_reference(const T* a, const T* b, T* y, const MatmulDims& d) {
 void matmul_forward(const KernelCtx& c) {
   if (c.out[0].dtype() == DType::F32) {
     LOOM_ASSERT(c.state != nullptr, "matmul f32 step run without its prepare hook");
+    if (auto* packed = dynamic_cast<PackedMatmulState*>(c.state))
+      return packed->run(c.in[0].ptr<float>(), c.in[1].ptr<float>(), c.out[0].ptr<float>());
     static_cast<const MatmulState*>(c.state)->gemm.run(c.in[0].ptr<float>(), c.in[1].ptr<float>(),
                                                        c.out[0].ptr<float>());
     return;
