@@ -4,6 +4,7 @@
 
 #include "graph/tensor.hpp"
 #include "ops/dnnl/context.hpp"
+#include "ops/dnnl/gemm.hpp"
 
 namespace loom {
 
@@ -32,5 +33,11 @@ class DnnlContext final : public BackendContext {
   bool deterministic = false;  // matrix products of the plan being prepared are StepGemm's blocked kind
   Bf16Staging bf16_staging;
 };
+
+// Runs a primitive through the C API with a fixed argument array (the C++
+// execute() builds a std::unordered_map per call); a failure throws
+// BackendError naming `what`, the status and the product's shape.
+void execute_primitive(const dnnl::primitive& prim, dnnl_stream_t stream, int nargs, const dnnl_exec_arg_t* args,
+                       const char* what, const GemmShape& shape);
 
 }  // namespace loom

@@ -36,7 +36,9 @@ struct Operand {
   Operand dense() const { return {rows, cols, 0, transposed}; }
 };
 
-std::string gemm_str(const GemmShape& s) {
+}  // namespace
+
+std::string describe(const GemmShape& s) {
   return "M=" + std::to_string(s.m) + " N=" + std::to_string(s.n) + " K=" + std::to_string(s.k) +
          " batch=" + std::to_string(s.batch) + " trans_a=" + std::to_string(s.trans_a) +
          " trans_b=" + std::to_string(s.trans_b) + " lda=" + std::to_string(s.lda) + " ldb=" + std::to_string(s.ldb) +
@@ -44,11 +46,13 @@ std::string gemm_str(const GemmShape& s) {
          std::string(precision_name(s.precision));
 }
 
+namespace {
+
 void check_operand(const Operand& op, const char* name, const GemmShape& s) {
   if (op.ld != 0 && op.ld < op.stored_cols())
     throw BackendError(std::string("Gemm: ") + name + " = " + std::to_string(op.ld) +
                        " is smaller than the stored row length " + std::to_string(op.stored_cols()) + " (" +
-                       gemm_str(s) + ")");
+                       describe(s) + ")");
 }
 
 // Strides of the logical view: (rows, cols) or (batch, rows, cols).
@@ -86,7 +90,7 @@ struct Gemm::Impl {
 
 Gemm::Gemm(DnnlContext& ctx, const GemmShape& s) : shape_(s), impl_(std::make_unique<Impl>()) {
   if (s.m <= 0 || s.n <= 0 || s.k <= 0 || s.batch <= 0)
-    throw BackendError("Gemm: every size must be positive (" + gemm_str(s) + ")");
+    throw BackendError("Gemm: every size must be positive (" + describe(s) + ")");
   Operand a{s.m, s.k, s.lda, s.trans_a}, b{s.k, s.n, s.ldb, s.trans_b}, c{s.m, s.n, s.ldc, false};
   check_operand(a, "lda", s);
   check_operand(b, "ldb", s);
@@ -94,7 +98,7 @@ Gemm::Gemm(DnnlContext& ctx, const GemmShape& s) : shape_(s), impl_(std::make_un
   const bool bf16 = s.precision == MatmulPrecision::BF16;
   if (bf16) {
     if (std::string why = bf16_unsupported_reason(); !why.empty())
-      throw BackendError("Gemm: " + why + " (" + gemm_str(s) + ")");
+      throw BackendError("Gemm: " + why + " (" + describe(s) + ")");
     impl_->a_op = a;
     impl_->b_op = b;
     impl_->staging = &ctx.bf16_staging;
@@ -129,7 +133,7 @@ Gemm::Gemm(DnnlContext& ctx, const GemmShape& s) : shape_(s), impl_(std::make_un
     }
     im.stream = ctx.stream.get();
   } catch (const dnnl::error& e) {
-    throw BackendError("oneDNN refused a matmul of " + gemm_str(s) + ": " + e.what());
+    throw BackendError("oneDNN refused a matmul of " + describe(s) + ": " + e.what());
   }
 }
 
@@ -155,22 +159,17 @@ void Gemm::run_same_b(const float* a, const float* b, float* c) const {
   if (shape_.precision == MatmulPrecision::F32) return execute(a, b, c);
   Bf16Staging& st = *im.staging;
   LOOM_ASSERT(st.b_owner == &im && st.b_source == b,
-              "Gemm::run_same_b: the staged B is not this Gemm's previous one (" + gemm_str(shape_) + ")");
+              "Gemm::run_same_b: the staged B is not this Gemm's previous one (" + describe(shape_) + ")");
   round_operand(im.a_op, shape_.batch, a, st.a.get());
   execute(st.a.get(), st.b.get(), c);
 }
 
 void Gemm::execute(const void* a, const void* b, float* c) const {
-  // The C API, because the C++ execute() builds a std::unordered_map of
-  // arguments per call; here they are a fixed array and only the handles change.
   Impl& im = *impl_;
   dnnl_memory_set_data_handle(im.a.get(), const_cast<void*>(a));
   dnnl_memory_set_data_handle(im.b.get(), const_cast<void*>(b));
   dnnl_memory_set_data_handle(im.c.get(), c);
-  dnnl_status_t st = dnnl_primitive_execute(im.prim.get(), im.stream, im.nargs, im.args);
-  if (st != dnnl_success)
-    throw BackendError("oneDNN matmul execution failed with status " + std::to_string(int(st)) + " (" +
-                       gemm_str(shape_) + ")");
+  execute_primitive(im.prim, im.stream, im.nargs, im.args, "oneDNN matmul execution", shape_);
 }
 
 }  // namespace loom

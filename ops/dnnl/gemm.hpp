@@ -41,6 +41,9 @@ struct GemmShape {
   bool single_thread = false;
 };
 
+// "M=.. N=.. K=.. batch=.. ...": every field, for error messages.
+std::string describe(const GemmShape& shape);
+
 class Gemm {
  public:
   // Throws BackendError if the shape is invalid or oneDNN refuses it.

@@ -15,11 +15,6 @@ using dims = dnnl::memory::dims;
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
 
-std::string shape_str(const GemmShape& s) {
-  return "M=" + std::to_string(s.m) + " N=" + std::to_string(s.n) + " K=" + std::to_string(s.k) +
-         " trans_b=" + std::to_string(s.trans_b);
-}
-
 }  // namespace
 
 // Measured in bench/bench_packed_gemm.cpp: at M = 1..16 the packed brgemm
@@ -43,9 +38,9 @@ struct PackedGemm::Impl {
 
 PackedGemm::PackedGemm(DnnlContext& ctx, const GemmShape& s) : shape_(s), impl_(std::make_unique<Impl>()) {
   if (s.m <= 0 || s.n <= 0 || s.k <= 0)
-    throw BackendError("PackedGemm: every size must be positive (" + shape_str(s) + ")");
+    throw BackendError("PackedGemm: every size must be positive (" + describe(s) + ")");
   if (s.precision != MatmulPrecision::F32 || s.batch != 1 || s.trans_a || s.accumulate || s.lda || s.ldb || s.ldc)
-    throw BackendError("PackedGemm: only dense f32 A·op(B) without batch or accumulation (" + shape_str(s) + ")");
+    throw BackendError("PackedGemm: only dense f32 A·op(B) without batch or accumulation (" + describe(s) + ")");
   try {
     Impl& im = *impl_;
     dnnl::memory::desc a_md({s.m, s.k}, dt::f32, tag::ab), c_md({s.m, s.n}, dt::f32, tag::ab);
@@ -69,7 +64,7 @@ PackedGemm::PackedGemm(DnnlContext& ctx, const GemmShape& s) : shape_(s), impl_(
     }
     im.stream = ctx.stream.get();
   } catch (const dnnl::error& e) {
-    throw BackendError("oneDNN refused a packed matmul of " + shape_str(s) + ": " + e.what());
+    throw BackendError("oneDNN refused a packed matmul of " + describe(s) + ": " + e.what());
   }
 }
 
@@ -83,22 +78,16 @@ void PackedGemm::pack(const float* b) {
   Impl& im = *impl_;
   dnnl_memory_set_data_handle(im.b_stored.get(), const_cast<float*>(b));
   dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, im.b_stored.get()}, {DNNL_ARG_TO, im.b_packed.get()}};
-  dnnl_status_t st = dnnl_primitive_execute(im.pack.get(), im.stream, 2, args);
-  if (st != dnnl_success)
-    throw BackendError("oneDNN reorder of packed weights failed with status " + std::to_string(int(st)) + " (" +
-                       shape_str(shape_) + ")");
+  execute_primitive(im.pack, im.stream, 2, args, "oneDNN reorder of packed weights", shape_);
   im.packed = true;
 }
 
 void PackedGemm::run(const float* a, float* c) const {
   Impl& im = *impl_;
-  if (!im.packed) throw BackendError("PackedGemm::run before pack() (" + shape_str(shape_) + ")");
+  if (!im.packed) throw BackendError("PackedGemm::run before pack() (" + describe(shape_) + ")");
   dnnl_memory_set_data_handle(im.a.get(), const_cast<float*>(a));
   dnnl_memory_set_data_handle(im.c.get(), c);
-  dnnl_status_t st = dnnl_primitive_execute(im.prim.get(), im.stream, im.nargs, im.args);
-  if (st != dnnl_success)
-    throw BackendError("oneDNN packed matmul failed with status " + std::to_string(int(st)) + " (" +
-                       shape_str(shape_) + ")");
+  execute_primitive(im.prim, im.stream, im.nargs, im.args, "oneDNN packed matmul", shape_);
 }
 
 }  // namespace loom
