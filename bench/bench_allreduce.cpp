@@ -2,7 +2,7 @@
 // `mpirun -np 2 build/bench_allreduce`, times the in-place sum of f32
 // buffers of the sizes that matter (one float: the latency; the small and
 // medium models' gradients: the bandwidth) as `loom train` starts it
-// (dist::World::start_sum, then wait_started), and prints the median and
+// (distributed::World::start_sum, then wait_started), and prints the median and
 // range of REPS repetitions. Started alone it times a world of one rank.
 #include <algorithm>
 #include <chrono>
@@ -10,11 +10,11 @@
 #include <cstdlib>
 #include <vector>
 
-#include "dist/world.hpp"
+#include "distributed/world.hpp"
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::max(3, std::atoi(argv[1])) : 21;
-  loom::dist::World world;
+  loom::distributed::World world;
   const std::vector<int64_t> sizes{1, 2'327'000, 15'450'000};  // floats: latency, small, medium
   for (int64_t n : sizes) {
     std::vector<float> buffer(size_t(n), 1.0f);

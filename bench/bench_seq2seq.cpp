@@ -12,10 +12,10 @@
 
 #include <string>
 
-#include "models/decode.hpp"
+#include "models/seq2seq/decode.hpp"
 #include "ops/dnnl/bf16.hpp"
 #include "optim/optimizer.hpp"
-#include "train/synthetic_batch.hpp"
+#include "models/seq2seq/synthetic_batch.hpp"
 
 namespace loom::models {
 namespace {

@@ -7,7 +7,7 @@
 // tests/examples/test_shared_projection_attention.cpp.
 #include <memory>
 
-#include "models/attention.hpp"
+#include "models/seq2seq/attention.hpp"
 #include "ops/ops.hpp"
 
 namespace loom::examples {

@@ -5,7 +5,7 @@
 // added to the attention registry by one call; docs/CUSTOM_ATTENTION.md walks
 // through it step by step.
 #pragma once
-#include "models/attention.hpp"
+#include "models/seq2seq/attention.hpp"
 
 namespace loom::examples {
 

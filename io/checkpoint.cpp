@@ -25,8 +25,7 @@ constexpr int kMaxMetadataDepth = 64;  // JSON inside metadata strings (loom.con
 namespace {
 
 constexpr const char* kConfigKey = "loom.config";
-constexpr const char* kSourceVocabKey = "loom.source_vocab";
-constexpr const char* kTargetVocabKey = "loom.target_vocab";
+constexpr const char* kModelKey = "loom.model";
 constexpr const char* kFormatVersionKey = "loom.format_version";
 
 json parse_json_value(const std::string& text, const std::string& path, const std::string& what) {
@@ -44,20 +43,6 @@ json parse_json_value(const std::string& text, const std::string& path, const st
   return value;
 }
 
-std::vector<std::string> parse_vocab(const std::map<std::string, std::string>& metadata, const char* key,
-                                     const std::string& path) {
-  auto it = metadata.find(key);
-  if (it == metadata.end()) fail(path, std::string("has no ") + key + " in its metadata");
-  const json tokens = parse_json_value(it->second, path, std::string("metadata ") + key);
-  if (!tokens.is_array()) fail(path, std::string("metadata ") + key + " is not a JSON array of tokens");
-  std::vector<std::string> out;
-  for (const json& t : tokens) {
-    if (!t.is_string()) fail(path, std::string("metadata ") + key + " holds a non-string token " + t.dump().substr(0, 60));
-    out.push_back(t.get<std::string>());
-  }
-  return out;
-}
-
 CheckpointInfo info_from_metadata(std::map<std::string, std::string> metadata, const std::string& path) {
   auto version = metadata.find(kFormatVersionKey);
   if (version == metadata.end())
@@ -72,10 +57,9 @@ CheckpointInfo info_from_metadata(std::map<std::string, std::string> metadata, c
   if (!parse_json_value(config->second, path, "metadata loom.config").is_object())
     fail(path, "metadata loom.config is not a JSON object");
   info.config_json = config->second;
-  info.source_vocab = parse_vocab(metadata, kSourceVocabKey, path);
-  info.target_vocab = parse_vocab(metadata, kTargetVocabKey, path);
-  for (const char* key : {kConfigKey, kSourceVocabKey, kTargetVocabKey, kFormatVersionKey}) metadata.erase(key);
-  info.extra_metadata = std::move(metadata);
+  if (auto kind = metadata.find(kModelKey); kind != metadata.end()) info.model_kind = kind->second;
+  for (const char* key : {kConfigKey, kModelKey, kFormatVersionKey}) metadata.erase(key);
+  info.metadata = std::move(metadata);
   return info;
 }
 
@@ -84,10 +68,9 @@ CheckpointInfo info_from_metadata(std::map<std::string, std::string> metadata, c
 void save_checkpoint(const std::string& path, ParameterStore& params, const CheckpointInfo& info) {
   if (!parse_json_value(info.config_json, path, "the config").is_object())
     fail(path, "cannot save: the config is not a JSON object: " + info.config_json);
-  std::map<std::string, std::string> metadata = info.extra_metadata;
+  std::map<std::string, std::string> metadata = info.metadata;
   metadata[kConfigKey] = info.config_json;
-  metadata[kSourceVocabKey] = json(info.source_vocab).dump();
-  metadata[kTargetVocabKey] = json(info.target_vocab).dump();
+  if (!info.model_kind.empty()) metadata[kModelKey] = info.model_kind;
   metadata[kFormatVersionKey] = kCheckpointFormatVersion;
   save_parameters(path, params, metadata);
 }
@@ -102,6 +85,15 @@ CheckpointInfo load_checkpoint(const std::string& path, ParameterStore& params) 
   return info;
 }
 
+std::vector<std::string> check_loaded_weights(const std::string& path, ParameterStore& params, bool allow_nonfinite) {
+  std::vector<std::string> bad = params.nonfinite();
+  if (!bad.empty() && !allow_nonfinite)
+    fail(path, "parameter " + bad.front() + " holds NaN or infinity (" + std::to_string(bad.size()) +
+                   " tensor(s) in all: " + join_names(bad) + "); it cannot be evaluated or trained on. "
+                   "Load it anyway with --allow-nonfinite (LoadOptions::allow_nonfinite)");
+  return bad;
+}
+
 std::string config_to_json(const std::map<std::string, std::string>& config) { return json(config).dump(); }
 
 std::map<std::string, std::string> config_from_json(const std::string& text) {
@@ -110,6 +102,21 @@ std::map<std::string, std::string> config_from_json(const std::string& text) {
   std::map<std::string, std::string> config;
   for (const auto& [key, value] : j.items()) config[key] = value.is_string() ? value.get<std::string>() : value.dump();
   return config;
+}
+
+std::string token_list_json(const std::vector<std::string>& tokens) { return json(tokens).dump(); }
+
+std::vector<std::string> token_list(const CheckpointInfo& info, const std::string& key, const std::string& path) {
+  auto it = info.metadata.find(key);
+  if (it == info.metadata.end()) fail(path, "has no " + key + " in its metadata");
+  const json tokens = parse_json_value(it->second, path, "metadata " + key);
+  if (!tokens.is_array()) fail(path, "metadata " + key + " is not a JSON array of tokens");
+  std::vector<std::string> out;
+  for (const json& t : tokens) {
+    if (!t.is_string()) fail(path, "metadata " + key + " holds a non-string token " + t.dump().substr(0, 60));
+    out.push_back(t.get<std::string>());
+  }
+  return out;
 }
 
 std::vector<std::string> vocabulary_tokens(const text::Vocabulary& vocab) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The layer rule (docs/ARCHITECTURE.md): a library's sources include only
-# headers of the libraries below it, only ops/dnnl/ includes oneDNN and only
-# dist/mpi/ includes MPI.
+# headers of the libraries below it, only ops/dnnl/ includes oneDNN, only
+# distributed/mpi/ includes MPI, and a model's folder (models/NAME/) includes
+# no other model's folder: io/, runtime/ and train/ know no model at all.
 # Every library shares the top folder as its include root, so the compiler
 # alone would accept a wrong-way include; this check refuses it, naming the
 # file and line. Usage: check_layers.sh [ROOT]   (default: the repository)
@@ -15,12 +16,13 @@ declare -A allowed=(
   [autograd]="graph ops"
   [optim]="graph"
   [text]="graph"
-  [dist]="graph"
-  [models]="graph ops autograd text"
-  [io]="graph ops autograd optim text models"
-  [train]="graph ops autograd optim text models io dist"
-  [examples]="graph ops autograd optim text models"
-  [tools]="graph ops autograd optim text models io dist train examples"
+  [distributed]="graph"
+  [io]="graph ops autograd optim text"
+  [runtime]="graph ops autograd optim text io"
+  [models]="graph ops autograd optim text io runtime"
+  [train]="graph ops autograd optim text io runtime distributed"
+  [examples]="graph ops autograd optim text io runtime models"
+  [tools]="graph ops autograd optim text io runtime models distributed train examples"
 )
 layers="${!allowed[*]}"
 
@@ -36,9 +38,17 @@ for layer in $layers; do
         echo "$rel:$line_no: includes <${BASH_REMATCH[1]}>; only ops/dnnl/ may include oneDNN"
         failures=$((failures + 1))
       fi
-      if [[ $line =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*\<(mpi[^\>]*)\> ]] && [[ $rel != dist/mpi/* ]]; then
-        echo "$rel:$line_no: includes <${BASH_REMATCH[1]}>; only dist/mpi/ may include MPI"
+      if [[ $line =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*\<(mpi[^\>]*)\> ]] && [[ $rel != distributed/mpi/* ]]; then
+        echo "$rel:$line_no: includes <${BASH_REMATCH[1]}>; only distributed/mpi/ may include MPI"
         failures=$((failures + 1))
+      fi
+      if [[ $rel == models/*/* ]] && [[ $line =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*\"models/([a-z0-9_]+)/ ]]; then
+        own=${rel#models/}
+        own=${own%%/*}
+        if [[ ${BASH_REMATCH[1]} != "$own" ]]; then
+          echo "$rel:$line_no: includes \"models/${BASH_REMATCH[1]}/...\"; a model's folder may not include another model's"
+          failures=$((failures + 1))
+        fi
       fi
       [[ $line =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*\"([a-z_]+)/ ]] || continue
       target=${BASH_REMATCH[1]}

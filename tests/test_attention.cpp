@@ -10,7 +10,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "models/attention.hpp"
+#include "models/seq2seq/attention.hpp"
 #include "examples/tanh_general_attention.hpp"
 #include "ops/ops.hpp"
 #include "tests/support/op_test.hpp"

@@ -18,8 +18,8 @@
 #include <string>
 #include <utility>
 
-#include "models/decode.hpp"
-#include "io/model_io.hpp"
+#include "models/seq2seq/decode.hpp"
+#include "models/seq2seq/model_io.hpp"
 #include "io/safetensors.hpp"
 #include "text/corpus.hpp"
 #include "optim/optimizer.hpp"

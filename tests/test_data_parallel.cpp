@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "dist/gradient_reducer.hpp"
+#include "distributed/gradient_reducer.hpp"
 #include "ops/ops.hpp"
 #include "tests/support/op_test.hpp"
 #include "train/data_parallel.hpp"
@@ -83,19 +83,19 @@ struct ThreeParameters {
 
 TEST(GradientReducer, BucketsHoldWholeParametersFromTheLastDeclared) {
   ThreeParameters t;
-  dist::World one;
+  distributed::World one;
   // third (256 bytes) fills a bucket; second (128) fills the next; first is left.
-  EXPECT_EQ(dist::GradientReducer(one, t.params, 128).buckets(), 3u);
-  EXPECT_EQ(dist::GradientReducer(one, t.params, 512).buckets(), 1u);
-  EXPECT_EQ(dist::GradientReducer(one, t.params, 300).buckets(), 2u);
+  EXPECT_EQ(distributed::GradientReducer(one, t.params, 128).buckets(), 3u);
+  EXPECT_EQ(distributed::GradientReducer(one, t.params, 512).buckets(), 1u);
+  EXPECT_EQ(distributed::GradientReducer(one, t.params, 300).buckets(), 2u);
 }
 
 // Every element is weighted exactly once, whatever order the gradients come
 // in, and finish_step weights what never came.
 TEST(GradientReducer, WeightsEveryGradientOnce) {
   ThreeParameters t;
-  dist::World one;
-  dist::GradientReducer reducer(one, t.params, 128);
+  distributed::World one;
+  distributed::GradientReducer reducer(one, t.params, 128);
   std::fill(t.grads(), t.grads() + t.params.numel(), 2.0f);
   reducer.begin_step(0.25);
   reducer.gradient_ready(0);  // its bucket starts last, so it waits for the others

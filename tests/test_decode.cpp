@@ -10,7 +10,7 @@
 #include <cmath>
 #include <set>
 
-#include "models/decode.hpp"
+#include "models/seq2seq/decode.hpp"
 #include "optim/optimizer.hpp"
 #include "tests/support/op_test.hpp"
 #include "tests/support/toy_corpus.hpp"

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "graph/plan.hpp"
-#include "text/batcher.hpp"
+#include "models/seq2seq/batcher.hpp"
 #include "text/vocabulary.hpp"
 #include "train/memory_estimate.hpp"
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "io/checkpoint.hpp"
-#include "io/model_io.hpp"
+#include "models/seq2seq/model_io.hpp"
 #include "tests/support/checkpoint_files.hpp"
 
 using namespace loom;

@@ -11,7 +11,7 @@
 #include <cmath>
 
 #include "io/parameter_io.hpp"
-#include "models/decode.hpp"
+#include "models/seq2seq/decode.hpp"
 #include "ops/ops.hpp"
 #include "optim/optimizer.hpp"
 #include "tests/support/alloc_counter.hpp"

@@ -14,8 +14,8 @@
 
 #include "examples/tanh_general_attention.hpp"
 #include "graph/errors.hpp"
-#include "models/attention.hpp"
-#include "models/seq2seq.hpp"
+#include "models/seq2seq/attention.hpp"
+#include "models/seq2seq/seq2seq.hpp"
 #include "optim/optimizer.hpp"
 #include "tests/support/alloc_counter.hpp"
 #include "tests/support/op_test.hpp"

@@ -11,12 +11,12 @@
 #include <cstring>
 #include <vector>
 
-#include "models/seq2seq.hpp"
+#include "models/seq2seq/seq2seq.hpp"
 #include "ops/dnnl/bf16.hpp"
 #include "optim/optimizer.hpp"
 #include "tests/support/op_test.hpp"
 #include "tests/support/toy_corpus.hpp"
-#include "text/batcher.hpp"
+#include "models/seq2seq/batcher.hpp"
 #include "text/corpus.hpp"
 
 namespace loom {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <set>
 
-#include "text/batcher.hpp"
+#include "models/seq2seq/batcher.hpp"
 #include "text/corpus.hpp"
 #include "text/tokenizer.hpp"
 #include "text/vocabulary.hpp"

@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "io/checkpoint.hpp"
-#include "io/model_io.hpp"
-#include "models/attention.hpp"
-#include "models/seq2seq.hpp"
+#include "models/seq2seq/model_io.hpp"
+#include "models/seq2seq/attention.hpp"
+#include "models/seq2seq/seq2seq.hpp"
 
 using namespace loom;
 using namespace loom::models;

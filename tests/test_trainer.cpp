@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "io/checkpoint.hpp"
-#include "io/model_io.hpp"
+#include "models/seq2seq/model_io.hpp"
 #include "io/training_state.hpp"
 #include "text/tokenizer.hpp"
 #include "train/memory_estimate.hpp"

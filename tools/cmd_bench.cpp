@@ -16,7 +16,7 @@
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/profile_report.hpp"
-#include "train/synthetic_batch.hpp"
+#include "models/seq2seq/synthetic_batch.hpp"
 
 namespace loom::cli {
 namespace po = boost::program_options;

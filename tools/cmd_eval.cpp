@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "models/decode.hpp"
+#include "models/seq2seq/decode.hpp"
 #include "train/metrics.hpp"
-#include "io/model_io.hpp"
+#include "models/seq2seq/model_io.hpp"
 #include "text/tokenizer.hpp"
 #include "tools/commands.hpp"
 #include "tools/model_loading.hpp"

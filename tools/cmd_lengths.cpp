@@ -8,8 +8,8 @@
 #include <iostream>
 #include <map>
 
-#include "models/decode.hpp"
-#include "io/model_io.hpp"
+#include "models/seq2seq/decode.hpp"
+#include "models/seq2seq/model_io.hpp"
 #include "train/svg_plot.hpp"
 #include "text/corpus.hpp"
 #include "tools/commands.hpp"

@@ -10,7 +10,7 @@
 #include <iostream>
 #include <optional>
 
-#include "dist/world.hpp"
+#include "distributed/world.hpp"
 #include "train/memory_estimate.hpp"
 #include "train/output_folder.hpp"
 #include "train/trainer.hpp"
@@ -187,16 +187,16 @@ int threads_per_rank(int threads) {
 std::string distributed_help() {
   return std::string("\n\nData-parallel training: mpirun -np N loom train ... trains on N ranks, each on its\n"
                      "share of every --batch; rank 0 prints and writes OUT (docs/DISTRIBUTED.md). ") +
-         (dist::World::built_with_mpi() ? "This loom is built with MPI." : "This loom is built without MPI.");
+         (distributed::World::built_with_mpi() ? "This loom is built with MPI." : "This loom is built without MPI.");
 }
 
 // The run itself, once the options are read: with more than one rank an
 // error on this rank ends the whole job, since the others would wait for it.
 int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& profiler,
                    const ProfileRequest& profile) {
-  std::optional<dist::World> world;
+  std::optional<distributed::World> world;
   try {
-    world.emplace(dist::WorldOptions{dist_timeout});
+    world.emplace(distributed::WorldOptions{dist_timeout});
   } catch (const std::exception& e) {
     std::cerr << "loom train: " << e.what() << "\n";
     return kExitUsage;

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "models/decode.hpp"
-#include "io/model_io.hpp"
+#include "models/seq2seq/decode.hpp"
+#include "models/seq2seq/model_io.hpp"
 #include "train/svg_plot.hpp"
 #include "text/tokenizer.hpp"
 #include "tools/commands.hpp"

@@ -4,8 +4,8 @@
 #include <ostream>
 #include <stdexcept>
 
-#include "models/decode.hpp"
-#include "models/seq2seq.hpp"
+#include "models/seq2seq/decode.hpp"
+#include "models/seq2seq/seq2seq.hpp"
 
 namespace loom::cli {
 namespace {

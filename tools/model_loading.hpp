@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "io/model_io.hpp"
+#include "models/seq2seq/model_io.hpp"
 
 namespace loom::cli {
 

@@ -1,39 +1,38 @@
 #include "train/batch_log.hpp"
 
 #include <nlohmann/json.hpp>
+#include <charconv>
 #include <stdexcept>
 
 namespace loom::models {
 
 namespace {
 
-// A (B, N) i32 tensor as B rows, or a (B) one as a flat list.
-nlohmann::json ids(const Tensor& t) {
-  const int32_t* p = t.data<int32_t>();
-  if (t.shape().rank() == 1) return std::vector<int32_t>(p, p + t.shape()[0]);
-  const int64_t rows = t.shape()[0], cols = t.shape()[1];
-  nlohmann::json out = nlohmann::json::array();
-  for (int64_t r = 0; r < rows; ++r) out.push_back(std::vector<int32_t>(p + r * cols, p + (r + 1) * cols));
-  return out;
+// "16" -> 16, "0.1" -> 0.1, "dot" -> "dot".
+nlohmann::json config_value(const std::string& text) {
+  int64_t integer = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), integer);
+  if (ec == std::errc() && end == text.data() + text.size()) return integer;
+  double real = 0;
+  auto [end2, ec2] = std::from_chars(text.data(), text.data() + text.size(), real);
+  if (ec2 == std::errc() && end2 == text.data() + text.size()) return real;
+  return text;
 }
 
 }  // namespace
 
-BatchLog::BatchLog(const std::string& path, const Seq2SeqConfig& model) : path_(path), out_(path) {
+BatchLog::BatchLog(const std::string& path, const std::map<std::string, std::string>& model_config)
+    : path_(path), out_(path) {
   if (!out_) throw std::runtime_error(path + ": cannot create the batch log");
-  nlohmann::json head = {{"src_vocab", model.src_vocab}, {"tgt_vocab", model.tgt_vocab},
-                         {"embed", model.embed},         {"hidden", model.hidden},
-                         {"layers", model.layers},       {"attention", model.attention}};
+  nlohmann::json head = nlohmann::json::object();
+  for (const auto& [key, value] : model_config) head[key] = config_value(value);
   out_ << head.dump() << '\n';
 }
 
-void BatchLog::write(const text::Batch& batch) {
-  nlohmann::json row = {{"source", ids(batch.source)},
-                        {"source_lengths", ids(batch.source_lengths)},
-                        {"target_input", ids(batch.target_input)},
-                        {"target_output", ids(batch.target_output)},
-                        {"target_tokens", batch.target_tokens}};
-  out_ << row.dump() << '\n';
+void BatchLog::write(const runtime::Batch& batch) {
+  const std::string row = batch.to_json();
+  if (row.empty()) throw std::runtime_error(path_ + ": this model does not log its batches (--log-batches)");
+  out_ << row << '\n';
   if (!out_) throw std::runtime_error(path_ + ": writing the batch log failed");
 }
 

@@ -7,17 +7,20 @@
 #include <fstream>
 #include <string>
 
-#include "models/seq2seq.hpp"
-#include "text/batcher.hpp"
+#include <map>
+
+#include "runtime/model.hpp"
 
 namespace loom::models {
 
 class BatchLog {
  public:
   // Throws std::runtime_error naming the file when it cannot be created.
-  BatchLog(const std::string& path, const Seq2SeqConfig& model);
-  // Throws std::runtime_error naming the file when the write fails (a full disk).
-  void write(const text::Batch& batch);
+  // The first line is the model's config, numbers written as JSON numbers.
+  BatchLog(const std::string& path, const std::map<std::string, std::string>& model_config);
+  // Throws std::runtime_error naming the file when the write fails (a full
+  // disk) or the model does not log its batches (Batch::to_json).
+  void write(const runtime::Batch& batch);
 
  private:
   std::string path_;

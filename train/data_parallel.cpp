@@ -4,22 +4,21 @@
 
 namespace loom::models {
 
-ShardedBatch shard_batch(const text::Batcher& batcher, const std::vector<int64_t>& pairs, int rank, int ranks) {
+ShardedBatch shard_batch(const runtime::Dataset& data, const std::vector<int64_t>& examples, int rank, int ranks) {
   ShardedBatch s;
   if (ranks == 1) {
-    s.local = batcher.make_batch(pairs);
-    s.global_tokens = s.local.target_tokens;
+    s.local = data.make_batch(examples);
+    s.global_tokens = s.local->loss_tokens();
     return s;
   }
-  s.global_tokens = batcher.make_batch(pairs).target_tokens;
-  const size_t rows = pairs.size();
+  s.global_tokens = data.make_batch(examples)->loss_tokens();
+  const size_t rows = examples.size();
   const size_t begin = rows * size_t(rank) / size_t(ranks), end = rows * size_t(rank + 1) / size_t(ranks);
-  if (begin < end)
-    s.local = batcher.make_batch({pairs.begin() + ptrdiff_t(begin), pairs.begin() + ptrdiff_t(end)});
+  if (begin < end) s.local = data.make_batch(std::span(examples).subspan(begin, end - begin));
   return s;
 }
 
-void share_root_weights(dist::World& world, ParameterStore& params) {
+void share_root_weights(distributed::World& world, ParameterStore& params) {
   world.broadcast(params.values_data(), size_t(params.numel()) * dtype_size(params.dtype()),
                   "sharing rank 0's weights");
 }
@@ -30,7 +29,7 @@ uint64_t fingerprint_bytes(const void* data, size_t bytes, uint64_t seed) {
   return seed;
 }
 
-void check_same_setup(dist::World& world, uint64_t fingerprint, const std::string& description) {
+void check_same_setup(distributed::World& world, uint64_t fingerprint, const std::string& description) {
   uint64_t root = fingerprint;
   world.broadcast(&root, sizeof root, "comparing the ranks' data and models");
   const bool differs = root != fingerprint;
@@ -41,10 +40,17 @@ void check_same_setup(dist::World& world, uint64_t fingerprint, const std::strin
                                            std::to_string(world.rank()) + "'s; that rank says which");
 }
 
-EvalResult sum_over_ranks(dist::World& world, const EvalResult& local) {
-  double sums[3] = {local.loss_sum, double(local.tokens), double(local.correct)};
-  world.sum(sums, 3, "summing the validation loss");
-  return {sums[0], int64_t(sums[1]), int64_t(sums[2])};
+runtime::Evaluation sum_over_ranks(distributed::World& world, const runtime::Evaluation& local,
+                                   const std::vector<std::string>& count_names) {
+  std::vector<double> sums{local.loss_sum, double(local.tokens)};
+  for (const std::string& name : count_names) {
+    auto it = local.counts.find(name);
+    sums.push_back(it == local.counts.end() ? 0.0 : it->second);
+  }
+  world.sum(sums.data(), sums.size(), "summing the validation loss");
+  runtime::Evaluation total{sums[0], int64_t(sums[1]), {}};
+  for (size_t i = 0; i < count_names.size(); ++i) total.counts[count_names[i]] = sums[2 + i];
+  return total;
 }
 
 }  // namespace loom::models

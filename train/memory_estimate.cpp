@@ -6,12 +6,12 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
-#include <set>
+#include <map>
+#include <memory>
 #include <sstream>
 
 #include <unistd.h>
 
-#include "text/batcher.hpp"
 
 namespace loom::models {
 namespace {
@@ -23,32 +23,13 @@ uint64_t optimizer_bytes(const optim::OptimizerConfig& config, uint64_t paramete
   return uint64_t(optim::make_optimizer(config, empty)->state().size()) * parameter_bytes;
 }
 
-// The padded (S, T) of a batch of these pairs, as text::Batcher pads them:
-// the longest side plus <eos>/<bos>, rounded up to the length multiple.
-BatchShape shape_of(const std::vector<int64_t>& pairs, const text::TokenizedCorpus& corpus, int64_t multiple) {
-  size_t source = 0, target = 0;
-  for (int64_t i : pairs) {
-    source = std::max(source, corpus.sources[size_t(i)].size());
-    target = std::max(target, corpus.targets[size_t(i)].size());
-  }
-  auto padded = [multiple](size_t tokens) { return (int64_t(tokens) + 1 + multiple - 1) / multiple * multiple; };
-  return {int64_t(pairs.size()), padded(source), padded(target)};
-}
-
-// A batcher over pairs of the corpus's lengths: batching looks at lengths only.
-text::Batcher length_batcher(const text::TokenizedCorpus& corpus, const text::BatcherOptions& options) {
-  std::vector<text::EncodedPair> pairs(corpus.sources.size());
-  for (size_t i = 0; i < pairs.size(); ++i)
-    pairs[i] = {std::vector<int32_t>(corpus.sources[i].size(), 0), std::vector<int32_t>(corpus.targets[i].size(), 0)};
-  return text::Batcher(std::move(pairs), options);
-}
-
 }  // namespace
 
-MemoryEstimate estimate_parameter_memory(const Seq2SeqConfig& model, const optim::OptimizerConfig& optimizer) {
+MemoryEstimate estimate_parameter_memory(const std::vector<std::pair<std::string, Shape>>& parameter_shapes,
+                                         DType dtype, const optim::OptimizerConfig& optimizer) {
   double parameters = 0;
-  for (const auto& [name, shape] : seq2seq_parameter_shapes(model)) parameters += double(shape.numel());
-  const double element = model.dtype == DType::F64 ? 8.0 : 4.0;
+  for (const auto& [name, shape] : parameter_shapes) parameters += double(shape.numel());
+  const double element = dtype == DType::F64 ? 8.0 : 4.0;
   const double huge = double(std::numeric_limits<uint64_t>::max() / 8);
   MemoryEstimate e;
   e.parameters = uint64_t(std::min(parameters * element, huge));
@@ -69,33 +50,30 @@ PlanMemory plan_memory(const Plan& plan) {
   return m;
 }
 
-std::vector<BatchShape> training_shapes(const TrainOptions& options, uint64_t seed,
-                                        const text::TokenizedCorpus& corpus) {
-  text::BatcherOptions bo{.batch_size = options.batch_size, .bucket_width = options.bucket_width, .seed = seed,
-                          .length_multiple = options.length_multiple};
-  const text::Batcher batcher = length_batcher(corpus, bo);
-  std::set<BatchShape> shapes;
-  int64_t steps = 0;
-  for (int64_t epoch = 0; epoch < std::min(options.epochs, kShapeEpochs); ++epoch)
-    for (const auto& batch : batcher.epoch_plan(uint64_t(epoch))) {
-      if (options.max_steps > 0 && steps++ >= options.max_steps) return {shapes.begin(), shapes.end()};
-      shapes.insert(shape_of(batch, corpus, bo.length_multiple));
-    }
-  return {shapes.begin(), shapes.end()};
+namespace {
+
+// One batch of each distinct shape key: the batches of `plans` in order.
+void collect_shapes(const runtime::Model& model, const runtime::Dataset& data,
+                    const std::vector<std::vector<int64_t>>& plans, int64_t& budget,
+                    std::map<std::string, std::unique_ptr<runtime::Batch>>& shapes) {
+  for (const auto& examples : plans) {
+    if (budget == 0) return;
+    if (budget > 0) --budget;
+    std::unique_ptr<runtime::Batch> batch = data.make_batch(examples);
+    std::string key = model.shape_key(*batch);
+    shapes.try_emplace(std::move(key), std::move(batch));
+  }
 }
 
-std::vector<BatchShape> validation_shapes(const TrainOptions& options, const text::TokenizedCorpus& corpus) {
-  text::BatcherOptions bo{.batch_size = kValidationBatch, .bucket_width = options.bucket_width, .shuffle = false,
-                          .length_multiple = options.length_multiple};
-  std::set<BatchShape> shapes;
-  for (const auto& batch : length_batcher(corpus, bo).epoch_plan(0))
-    shapes.insert(shape_of(batch, corpus, bo.length_multiple));
-  return {shapes.begin(), shapes.end()};
-}
+}  // namespace
 
-void add_plan_memory(MemoryEstimate& e, const Seq2SeqConfig& model, const std::vector<BatchShape>& training,
-                     const std::vector<BatchShape>& validation) {
-  const Seq2Seq scratch(model);
+void add_plan_memory(MemoryEstimate& e, const runtime::Model& model, const RunShapes& run) {
+  std::map<std::string, std::unique_ptr<runtime::Batch>> training, validation;
+  int64_t budget = run.max_steps > 0 ? run.max_steps : -1;
+  for (int64_t epoch = 0; epoch < std::min(run.epochs, kShapeEpochs); ++epoch)
+    collect_shapes(model, *run.train, run.train->epoch_plan(uint64_t(epoch)), budget, training);
+  int64_t unlimited = -1;
+  collect_shapes(model, *run.valid, run.valid->evaluation_plan(), unlimited, validation);
   auto add = [&e](const PlanMemory& m) {
     e.transient = std::max(e.transient, m.transient);
     e.scratch = std::max(e.scratch, m.scratch);
@@ -103,22 +81,19 @@ void add_plan_memory(MemoryEstimate& e, const Seq2SeqConfig& model, const std::v
     ++e.plans;
   };
   uint64_t largest_transient = 0;
-  for (const BatchShape& s : training) {
-    const PlanMemory m = plan_memory(scratch.training_plan(s.batch, s.source_length, s.target_length));
+  for (const auto& [key, batch] : training) {
+    const PlanMemory m = plan_memory(model.training_plan(*batch));
     add(m);
-    if (m.transient > largest_transient) largest_transient = m.transient, e.largest = s;
+    if (m.transient > largest_transient) largest_transient = m.transient, e.largest = key;
   }
-  for (const BatchShape& s : validation)
-    add(plan_memory(scratch.evaluation_plan(s.batch, s.source_length, s.target_length)));
+  for (const auto& [key, batch] : validation) add(plan_memory(model.evaluation_plan(*batch)));
 }
 
 std::string MemoryEstimate::describe() const {
   return format_memory_size(total()) + " (process " + format_memory_size(process) + ", parameters " +
          format_memory_size(parameters) + ", gradients " + format_memory_size(gradients) + ", optimizer state " +
          format_memory_size(optimizer_state) + ", " + std::to_string(plans) + " plans: transient arena " +
-         format_memory_size(transient) + " for the largest B=" + std::to_string(largest.batch) +
-         " S=" + std::to_string(largest.source_length) + " T=" + std::to_string(largest.target_length) +
-         ", step scratch " + format_memory_size(scratch) + ", their inputs " + format_memory_size(plan_inputs) + ")";
+         format_memory_size(transient) + " for the largest batch " + largest + ", step scratch " + format_memory_size(scratch) + ", their inputs " + format_memory_size(plan_inputs) + ")";
 }
 
 uint64_t resident_memory_bytes() {
@@ -138,24 +113,13 @@ std::optional<uint64_t> available_memory_bytes() {
 }
 
 void check_memory(const MemoryEstimate& estimate, uint64_t max_memory, std::optional<uint64_t> available) {
-  const std::string advice = "; use a smaller --batch, --hidden, --layers or vocabulary (--max-vocab)";
+  const std::string advice = "; use a smaller --batch or a smaller model (its options: loom train --model NAME --help)";
   if (max_memory > 0 && estimate.total() > max_memory)
     throw InsufficientMemory("training would need about " + estimate.describe() + ", more than --max-memory " +
                              format_memory_size(max_memory) + advice);
   if (available && estimate.total() > *available)
     throw InsufficientMemory("training would need about " + estimate.describe() + ", more than the " +
                              format_memory_size(*available) + " available (MemAvailable in /proc/meminfo)" + advice);
-}
-
-MemoryEstimate check_training_memory(const Seq2SeqConfig& model, const TrainOptions& options,
-                                     const text::TokenizedCorpus& train, const text::TokenizedCorpus& valid) {
-  MemoryEstimate estimate = estimate_parameter_memory(model, options.optimizer);
-  estimate.process = resident_memory_bytes();
-  const std::optional<uint64_t> available = available_memory_bytes();
-  check_memory(estimate, options.max_memory, available);
-  add_plan_memory(estimate, model, training_shapes(options, model.seed, train), validation_shapes(options, valid));
-  check_memory(estimate, options.max_memory, available);
-  return estimate;
 }
 
 uint64_t parse_memory_size(const std::string& text) {

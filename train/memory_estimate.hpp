@@ -13,17 +13,10 @@
 #include <vector>
 
 #include "graph/plan.hpp"
-#include "models/seq2seq.hpp"
 #include "optim/optimizer.hpp"
-#include "text/corpus.hpp"
-#include "train/trainer.hpp"
+#include "runtime/model.hpp"
 
 namespace loom::models {
-
-struct BatchShape {
-  int64_t batch = 0, source_length = 0, target_length = 0;  // B, S, T
-  auto operator<=>(const BatchShape&) const = default;
-};
 
 // What one compiled plan needs while it is cached.
 struct PlanMemory {
@@ -38,7 +31,7 @@ struct MemoryEstimate {
   uint64_t transient = 0, scratch = 0;  // the largest of every plan the run will compile
   uint64_t plan_inputs = 0;             // their own arenas, summed
   int64_t plans = 0;                    // training and evaluation shapes
-  BatchShape largest;                   // the training shape with the largest transient arena
+  std::string largest;                  // the training shape key with the largest transient arena
   uint64_t total() const {
     return process + parameters + gradients + optimizer_state + transient + scratch + plan_inputs;
   }
@@ -46,28 +39,29 @@ struct MemoryEstimate {
   std::string describe() const;
 };
 
-// The exact terms (parameters, gradients, optimizer state) of a model and an
-// optimiser; allocates nothing of the model's size. Throws
-// std::invalid_argument for a bad config.
-MemoryEstimate estimate_parameter_memory(const Seq2SeqConfig& model, const optim::OptimizerConfig& optimizer);
+// The exact terms (parameters, gradients, optimizer state) of parameters of
+// these shapes and an optimiser; allocates nothing of the model's size.
+MemoryEstimate estimate_parameter_memory(const std::vector<std::pair<std::string, Shape>>& parameter_shapes,
+                                         DType dtype, const optim::OptimizerConfig& optimizer);
 
 // The planner's figures for one plan; the step scratch is the LSTM
 // backward's (ops/lstm_kernels.hpp), the one op that asks for any.
 PlanMemory plan_memory(const Plan& plan);
 
-// The distinct (B, S, T) of the batches a run with these options serves: the
-// training batches of its first kShapeEpochs epochs (fresh pairings of
-// targets may still bring new shapes after them) up to --max-steps, and the
+// What a run will serve: the training batches of its first kShapeEpochs
+// epochs (later epochs may still bring new shapes) up to max_steps, and the
 // validation batches.
 inline constexpr int64_t kShapeEpochs = 10;
-std::vector<BatchShape> training_shapes(const TrainOptions& options, uint64_t seed,
-                                        const text::TokenizedCorpus& corpus);
-std::vector<BatchShape> validation_shapes(const TrainOptions& options, const text::TokenizedCorpus& corpus);
+struct RunShapes {
+  const runtime::Dataset* train = nullptr;
+  const runtime::Dataset* valid = nullptr;
+  int64_t epochs = 1;
+  int64_t max_steps = 0;  // 0: no limit
+};
 
-// Adds the plans of these shapes to `estimate`, compiling each for a model
-// built from `model` (its parameters are allocated while this runs).
-void add_plan_memory(MemoryEstimate& estimate, const Seq2SeqConfig& model, const std::vector<BatchShape>& training,
-                     const std::vector<BatchShape>& validation);
+// Adds the plans of every distinct batch shape of the run to `estimate`,
+// compiled by the model itself (nothing is run).
+void add_plan_memory(MemoryEstimate& estimate, const runtime::Model& model, const RunShapes& run);
 
 // MemAvailable from /proc/meminfo; nullopt where it cannot be read.
 std::optional<uint64_t> available_memory_bytes();
@@ -80,14 +74,6 @@ struct InsufficientMemory : std::runtime_error {
 // Throws InsufficientMemory when the estimate exceeds max_memory (0: no
 // limit) or the available memory (when known).
 void check_memory(const MemoryEstimate& estimate, uint64_t max_memory, std::optional<uint64_t> available);
-
-// The check before a run allocates its model: first the exact terms with
-// the process as it is (so a model far too big is refused without
-// allocating it), then with every plan the run will compile. Returns the
-// estimate; throws InsufficientMemory against options.max_memory and
-// MemAvailable.
-MemoryEstimate check_training_memory(const Seq2SeqConfig& model, const TrainOptions& options,
-                                     const text::TokenizedCorpus& train, const text::TokenizedCorpus& valid);
 
 // Resident bytes of this process now (/proc/self/statm); 0 where unknown.
 uint64_t resident_memory_bytes();

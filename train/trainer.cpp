@@ -10,43 +10,29 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <limits>
 #include <optional>
 #include <ostream>
 #include <sstream>
 
-#include "dist/gradient_reducer.hpp"
+#include "distributed/gradient_reducer.hpp"
 #include "io/checkpoint.hpp"
 #include "io/training_state.hpp"
-#include "models/decode.hpp"
 #include "train/batch_log.hpp"
 #include "train/data_parallel.hpp"
 #include "train/memory_estimate.hpp"
 #include "train/metrics.hpp"
 #include "train/output_folder.hpp"
-#include "io/model_io.hpp"
 #include "train/progress.hpp"
 #include "train/svg_plot.hpp"
-#include "text/batcher.hpp"
-#include "text/corpus.hpp"
 
 namespace loom::models {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-struct Corpus {
-  std::vector<text::TextPair> pairs;
-  text::TokenizedCorpus tokens;
-};
-
-Corpus read_corpus(const std::string& path, int64_t limit) {
-  Corpus c{text::read_tsv(path), {}};
-  if (limit > 0 && int64_t(c.pairs.size()) > limit) c.pairs.resize(size_t(limit));
-  c.tokens = text::tokenize_pairs(c.pairs, path);
-  return c;
-}
 
 // Rows of an earlier metrics CSV, for the loss curve of a resumed run. The
 // curve is only a picture: a row that does not parse is left out.
@@ -80,6 +66,9 @@ class TrainingRun {
   using clock = std::chrono::steady_clock;
   enum class Pause { kNo, kInterrupt, kLimit };  // Ctrl-C or SIGTERM; a step or time limit, or --profile
   void set_up_model();
+  void start_model(const runtime::ModelFamily& family);
+  void resume_model(const runtime::ModelFamily& family);
+  void check_plan_memory();
   void set_up_data();
   void set_up_ranks();
   void resume_state();
@@ -94,22 +83,25 @@ class TrainingRun {
   void keep_if_best(double loss, int64_t epoch, int64_t next_batch);
   void summarise();
   void save(const std::string& path, int64_t epoch, int64_t next_batch);
-  void log_row(int64_t epoch, double valid_loss, double ppl, double bleu);
+  // metrics: one value per logged model metric, or none (a training row).
+  void log_row(int64_t epoch, double valid_loss, double ppl, const std::vector<double>& metrics = {});
+  runtime::Evaluation evaluate();
   void draw_curve();
   double minutes() const { return std::chrono::duration<double>(clock::now() - start_).count() / 60.0; }
 
   const TrainOptions& o_;
   std::ostream& log_;
   clock::time_point start_;
-  std::unique_ptr<Seq2Seq> model_;
-  text::Vocabulary src_vocab_, tgt_vocab_;
-  Corpus train_, valid_;
-  std::unique_ptr<text::Batcher> batcher_, valid_batcher_;
+  std::unique_ptr<runtime::Model> model_;
+  runtime::RunRequest request_;
+  std::unique_ptr<runtime::Dataset> train_data_, valid_data_;
+  std::vector<std::string> metric_columns_;  // the model's metrics logged to metrics.csv
+  MemoryEstimate memory_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<optim::LrSchedule> schedule_;
   std::unique_ptr<MetricsLog> metrics_;
   std::unique_ptr<BatchLog> batch_log_;
-  std::unique_ptr<dist::GradientReducer> reducer_;  // with more than one rank
+  std::unique_ptr<distributed::GradientReducer> reducer_;  // with more than one rank
   char step_text_[64] = "";
   std::vector<std::pair<double, double>> train_curve_, valid_curve_;
   TrainingState state_;
@@ -119,6 +111,7 @@ class TrainingRun {
   // still replace best.safetensors, and this keeps it from being replaced by
   // a worse model later.
   double best_saved_loss_ = std::numeric_limits<double>::infinity();
+  double first_valid_loss_ = kNaN;  // the divergence rule compares with the start
   double train_seconds_ = 0, validate_seconds_ = 0, save_seconds_ = 0;
   int64_t tokens_trained_ = 0;
   double window_loss_ = 0;
@@ -128,46 +121,98 @@ class TrainingRun {
   TrainResult result_;
 };
 
+// The model option's key in a saved config: --label-smoothing -> label_smoothing.
+std::string config_key(const std::string& option) {
+  std::string key = option;
+  std::replace(key.begin(), key.end(), '-', '_');
+  return key;
+}
+
+// Two option texts name the same value: "32" and "32", or "0.1" and "0.10000000000000001".
+bool same_value(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  double x = 0, y = 0;
+  const char* a_end = a.data() + a.size();
+  const char* b_end = b.data() + b.size();
+  return std::from_chars(a.data(), a_end, x).ptr == a_end && std::from_chars(b.data(), b_end, y).ptr == b_end &&
+         !a.empty() && !b.empty() && x == y;
+}
+
 void TrainingRun::set_up_model() {
-  train_ = read_corpus(o_.train_path, o_.max_train_pairs);
-  valid_ = read_corpus(o_.valid_path, 0);
-  if (!o_.resume.empty()) {
-    check_training_memory(read_model_config(o_.resume), o_, train_.tokens, valid_.tokens);
-    LoadedModel loaded = load_model(o_.resume, {.allow_nonfinite = o_.resume_nonfinite});
-    model_ = std::move(loaded.model);
-    model_->set_matmul_precision(o_.model.matmul_precision);
-    src_vocab_ = std::move(loaded.source_vocab);
-    tgt_vocab_ = std::move(loaded.target_vocab);
-    return;
+  request_.train_path = o_.train_path;
+  request_.valid_path = o_.valid_path;
+  request_.options = o_.model_options;
+  request_.batch_size = o_.batch_size;
+  request_.seed = o_.seed;
+  request_.precision = o_.precision;
+  if (o_.resume.empty()) {
+    const runtime::ModelFamily family = runtime::model_registry().make(o_.model.empty() ? "seq2seq" : o_.model);
+    start_model(family);
+  } else {
+    const std::string kind = runtime::checkpoint_model_kind(models::read_checkpoint_info(o_.resume));
+    const runtime::ModelFamily family = runtime::model_registry().make(kind);
+    resume_model(family);
   }
-  src_vocab_ = text::Vocabulary::build(train_.tokens.sources, o_.vocab);
-  tgt_vocab_ = text::Vocabulary::build(train_.tokens.targets, o_.vocab);
-  Seq2SeqConfig config = o_.model;
-  config.src_vocab = src_vocab_.size();
-  config.tgt_vocab = tgt_vocab_.size();
-  config.seed = o_.seed;
-  const MemoryEstimate memory = check_training_memory(config, o_, train_.tokens, valid_.tokens);
-  log_ << "memory: about " << memory.describe() << "\n";
-  model_ = std::make_unique<Seq2Seq>(config);
+  result_.model = model_->kind();
+  model_->runtime().set_matmul_precision(o_.precision);
+}
+
+void TrainingRun::start_model(const runtime::ModelFamily& family) {
+  if (request_.train_path.empty()) request_.train_path = family.default_train;
+  if (request_.valid_path.empty()) request_.valid_path = family.default_valid;
+  const runtime::ModelBlueprint blueprint = family.describe(request_);
+  // Parameters far too big are refused before they are allocated.
+  memory_ = estimate_parameter_memory(blueprint.parameter_shapes, DType::F32, o_.optimizer);
+  memory_.process = resident_memory_bytes();
+  check_memory(memory_, o_.max_memory, available_memory_bytes());
+  model_ = blueprint.build();
   model_->init_parameters(o_.seed);
+  train_data_ = family.open_data(*model_, request_.train_path, request_, true);
+  valid_data_ = family.open_data(*model_, request_.valid_path, request_, false);
+}
+
+void TrainingRun::resume_model(const runtime::ModelFamily& family) {
+  if (request_.train_path.empty()) request_.train_path = family.default_train;
+  if (request_.valid_path.empty()) request_.valid_path = family.default_valid;
+  runtime::LoadedModel loaded = runtime::load_model(o_.resume, {.allow_nonfinite = o_.resume_nonfinite});
+  const std::map<std::string, std::string> config = loaded.model->config();
+  if (!o_.model.empty() && o_.model != loaded.kind)
+    throw OptionConflict("--resume " + o_.resume + ": --model " + o_.model + " contradicts the checkpoint, which holds a '" +
+                         loaded.kind + "' model");
+  const std::vector<std::string> conflicts =
+      conflicting_options(family, o_.model_options, o_.explicit_model_options, config);
+  if (!conflicts.empty())
+    throw OptionConflict("--resume " + o_.resume + ": " + conflicts.front() +
+                         "; a resumed model keeps its architecture (drop the option, or start afresh)");
+  // Batch order and dropout follow the seed the model was first trained with.
+  if (auto seed = config.find("seed"); seed != config.end()) request_.seed = std::stoull(seed->second);
+  model_ = std::move(loaded.model);
+  train_data_ = family.open_data(*model_, request_.train_path, request_, true);
+  valid_data_ = family.open_data(*model_, request_.valid_path, request_, false);
+  memory_ = estimate_parameter_memory({}, DType::F32, o_.optimizer);
+  const double bytes = double(model_->params().numel()) * double(dtype_size(model_->params().dtype()));
+  memory_.parameters = memory_.gradients = uint64_t(bytes);
+  memory_.optimizer_state = estimate_parameter_memory({{"all", Shape{model_->params().numel()}}},
+                                                      model_->params().dtype(), o_.optimizer).optimizer_state;
+  memory_.process = resident_memory_bytes();
+}
+
+// The plans every batch shape of the run compiles, against --max-memory and
+// MemAvailable: a run that would not fit is refused before its first step.
+void TrainingRun::check_plan_memory() {
+  add_plan_memory(memory_, *model_, {train_data_.get(), valid_data_.get(), o_.epochs, o_.max_steps});
+  check_memory(memory_, o_.max_memory, available_memory_bytes());
+  log_ << "memory: about " << memory_.describe() << "\n";
 }
 
 void TrainingRun::set_up_data() {
-  text::BatcherOptions bo;
-  bo.batch_size = o_.batch_size;
-  bo.bucket_width = o_.bucket_width;
-  bo.length_multiple = o_.length_multiple;
-  seed_ = model_->config().seed;
-  bo.seed = seed_;
-  batcher_ = std::make_unique<text::Batcher>(text::encode_pairs(train_.tokens, src_vocab_, tgt_vocab_), bo);
-  bo.shuffle = false;
-  bo.batch_size = kValidationBatch;
-  valid_batcher_ = std::make_unique<text::Batcher>(text::encode_pairs(valid_.tokens, src_vocab_, tgt_vocab_), bo);
+  seed_ = request_.seed;
   optimizer_ = optim::make_optimizer(o_.optimizer, model_->params());
   optim::ScheduleConfig sc = o_.schedule;
-  if (sc.total_steps <= 0) sc.total_steps = o_.epochs * int64_t(batcher_->epoch_plan(0).size());
+  if (sc.total_steps <= 0) sc.total_steps = o_.epochs * int64_t(train_data_->epoch_plan(0).size());
   schedule_ = std::make_unique<optim::LrSchedule>(sc);
   if (!o_.batch_log_path.empty() && root()) batch_log_ = std::make_unique<BatchLog>(o_.batch_log_path, model_->config());
+  for (const std::string& name : model_->logged_metrics()) metric_columns_.push_back("valid_" + name);
 }
 
 // Every rank reads the checkpoint it resumes from; rank 0 alone touches the
@@ -193,8 +238,8 @@ void TrainingRun::resume_state() {
          << ", step " << state_.global_step << "\n";
   }
   if (!root()) return;
-  metrics_ = std::make_unique<MetricsLog>(csv, o_.resume.empty() ? std::nullopt
-                                                                 : std::optional<int64_t>(state_.global_step));
+  metrics_ = std::make_unique<MetricsLog>(
+      csv, o_.resume.empty() ? std::nullopt : std::optional<int64_t>(state_.global_step), metric_columns_);
 }
 
 // Checks that every rank set up the same run, gives them rank 0's weights and
@@ -202,20 +247,25 @@ void TrainingRun::resume_state() {
 void TrainingRun::set_up_ranks() {
   if (ranks() == 1) return;
   ParameterStore& params = model_->params();
-  const int64_t facts[] = {params.numel(), src_vocab_.size(), tgt_vocab_.size(), int64_t(train_.pairs.size()),
-                           int64_t(valid_.pairs.size()), o_.batch_size, o_.epochs, int64_t(seed_),
-                           state_.global_step};
+  const std::string metadata = models::config_to_json(model_->metadata());
+  const int64_t facts[] = {params.numel(),
+                           train_data_->examples(),
+                           valid_data_->examples(),
+                           o_.batch_size,
+                           o_.epochs,
+                           int64_t(seed_),
+                           state_.global_step,
+                           int64_t(fingerprint_bytes(metadata.data(), metadata.size()))};
   char text[240];
-  std::snprintf(text, sizeof text,
-                "%lld training and %lld validation pairs, vocabularies of %lld and %lld, %lld weights, step %lld",
-                (long long)facts[3], (long long)facts[4], (long long)facts[1], (long long)facts[2],
-                (long long)facts[0], (long long)facts[8]);
+  std::snprintf(text, sizeof text, "a %s model of %lld weights, %s, %s, step %lld", model_->kind().c_str(),
+                (long long)facts[0], train_data_->describe().c_str(), valid_data_->describe().c_str(),
+                (long long)facts[6]);
   check_same_setup(*o_.world, fingerprint_bytes(facts, sizeof facts), text);
   share_root_weights(*o_.world, params);
-  reducer_ = std::make_unique<dist::GradientReducer>(*o_.world, params, o_.bucket_bytes);
-  model_->set_gradient_listener([this](size_t entry) { reducer_->gradient_ready(entry); });
+  reducer_ = std::make_unique<distributed::GradientReducer>(*o_.world, params, o_.bucket_bytes);
+  model_->runtime().set_gradient_listener([this](size_t entry) { reducer_->gradient_ready(entry); });
   std::snprintf(text, sizeof text,
-                "data-parallel: %d ranks, about %lld pairs each per batch of %lld; %.3g MB of gradients summed in "
+                "data-parallel: %d ranks, about %lld examples each per batch of %lld; %.3g MB of gradients summed in "
                 "%zu buckets\n",
                 ranks(), (long long)((o_.batch_size + ranks() - 1) / ranks()), (long long)o_.batch_size,
                 double(params.numel()) * double(dtype_size(params.dtype())) / 1e6, reducer_->buckets());
@@ -258,23 +308,24 @@ double TrainingRun::sum_gradients(const ShardedBatch& batch, double loss) {
 double TrainingRun::run_step(const ShardedBatch& batch) {
   ParameterStore& params = model_->params();
   // A step that compiles a plan is not what a profile is for: count only warm ones.
-  const size_t plans_before = model_->cached_plans();
-  model_->set_profiler(o_.profiler);
+  runtime::PlanRuntime& runtime = model_->runtime();
+  const size_t plans_before = runtime.cached_plans();
+  runtime.set_profiler(o_.profiler);
   // Each rank draws its own dropout masks; one process draws the same as ever.
-  model_->set_dropout_step(uint64_t(state_.global_step) * uint64_t(ranks()) + uint64_t(rank()));
+  runtime.set_run_index(uint64_t(state_.global_step) * uint64_t(ranks()) + uint64_t(rank()));
   if (reducer_) reducer_->begin_step(batch.weight());
   double loss = 0;
   if (batch.empty())
     params.zero_grads();  // a batch of fewer rows than ranks: this one adds nothing to the sum
   else
-    loss = model_->train_step_gradients(batch.local);
+    loss = model_->train_step(*batch.local);
   if (reducer_) loss = sum_gradients(batch, loss);
   if (!std::isfinite(loss)) return refuse_nonfinite("the training loss is " + std::to_string(loss));
   const auto update_start = StepProfiler::clock::now();
   const double norm = optim::clip_and_step(*optimizer_, params, o_.clip_norm, schedule_->lr(state_.global_step));
   if (!std::isfinite(norm))  // clip_and_step applied nothing
     return refuse_nonfinite("the gradient of '" + first_nonfinite(params, true) + "' is not finite");
-  if (o_.profiler && model_->cached_plans() == plans_before) {
+  if (o_.profiler && runtime.cached_plans() == plans_before) {
     const std::string label = "optimizer: clip + " + o_.optimizer.kind;
     o_.profiler->record_outside(label, update_start, StepProfiler::clock::now());
     o_.profiler->count_iteration();
@@ -315,17 +366,19 @@ void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batc
   capture_schedule_state(state_, *schedule_);
   // The model and its state as one unit: a kill at any instant leaves a pair that resumes.
   save_checkpoint_with_state(
-      path, [&](const std::string& staged) { save_model(staged, *model_, src_vocab_, tgt_vocab_); }, state_);
+      path, [&](const std::string& staged) { runtime::save_model(staged, *model_); }, state_);
   result_.checkpoint = path;
   save_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
 }
 
-void TrainingRun::log_row(int64_t epoch, double valid_loss, double ppl, double bleu) {
+void TrainingRun::log_row(int64_t epoch, double valid_loss, double ppl, const std::vector<double>& metrics) {
   double train_loss = window_steps_ ? window_loss_ / double(window_steps_) : kNaN;
   double window_secs = std::chrono::duration<double>(clock::now() - window_start_).count();
   try {
     if (metrics_)
-      metrics_->append({epoch, state_.global_step, train_loss, valid_loss, ppl, bleu, schedule_->lr(state_.global_step),
+      metrics_->append({epoch, state_.global_step, train_loss, valid_loss, ppl,
+                        metrics.empty() ? std::vector<double>(metric_columns_.size(), kNaN) : metrics,
+                        schedule_->lr(state_.global_step),
                         window_secs > 0 ? double(window_tokens_) / window_secs : kNaN, minutes() * 60.0});
   } catch (const MetricsError& e) {
     log_ << "warning: a metrics row was not written: " << e.what() << "\n";
@@ -356,40 +409,47 @@ void TrainingRun::draw_curve() {
 // At an epoch's end the validation also drives early stopping and the
 // plateau schedule; at a time or step limit it only reports and may keep the
 // model as best.safetensors, so that a resumed run replays the same epochs.
+// Each rank scores its share of the validation batches; the sums are the same on every rank.
+runtime::Evaluation TrainingRun::evaluate() {
+  runtime::Evaluation eval;
+  for (const std::string& name : model_->evaluation_counts()) eval.counts[name] = 0;
+  const std::vector<std::vector<int64_t>> batches = valid_data_->evaluation_plan();
+  for (size_t i = size_t(rank()); i < batches.size(); i += size_t(ranks()))
+    eval += model_->evaluate_batch(*valid_data_->make_batch(batches[i]));
+  if (o_.world) eval = sum_over_ranks(*o_.world, eval, model_->evaluation_counts());
+  return eval;
+}
+
 void TrainingRun::validate(int64_t epoch, int64_t next_batch, bool epoch_end, ProgressLine& progress) {
   const auto began = clock::now();
-  // Each rank scores its share of the batches; rank 0 alone translates for BLEU.
-  EvalResult eval;
-  const std::vector<text::Batch> batches = valid_batcher_->epoch(0);
-  for (size_t i = size_t(rank()); i < batches.size(); i += size_t(ranks()))
-    eval += model_->evaluate_batch(batches[i]);
-  if (o_.world) eval = sum_over_ranks(*o_.world, eval);
-  Decoder decoder(*model_);
-  std::vector<Tokens> hyps, refs;
-  int64_t n = root() ? std::min<int64_t>(o_.bleu_sentences, int64_t(valid_.pairs.size())) : 0;
-  for (int64_t i = 0; i < n; ++i) {
-    Translation t = decoder.greedy(src_vocab_.encode(valid_.tokens.sources[size_t(i)]));
-    hyps.push_back(tgt_vocab_.decode(t.tokens));
-    refs.push_back(valid_.tokens.targets[size_t(i)]);
-  }
-  double bleu = n ? corpus_bleu(hyps, refs).bleu : kNaN;
-  double loss = eval.loss(), ppl = perplexity(loss);
-  char line[200];
-  std::snprintf(line, sizeof line, "%s %lld  valid loss %.4f  ppl %.2f  accuracy %.1f%%  BLEU %.1f",
-                epoch_end ? "epoch" : "stopped in epoch", (long long)epoch + 1, loss, ppl, 100 * eval.accuracy(),
-                bleu);
+  const runtime::Evaluation eval = evaluate();
+  // Rank 0 alone decodes or generates, if the model's metrics need it.
+  const std::vector<runtime::Metric> metrics = model_->metrics(eval, *valid_data_, root());
+  const double loss = eval.loss(), ppl = runtime::perplexity(loss);
+  char head[120];
+  std::snprintf(head, sizeof head, "%s %lld  valid loss %.4f  ppl %.2f", epoch_end ? "epoch" : "stopped in epoch",
+                (long long)epoch + 1, loss, ppl);
+  std::string line = head;
+  for (const runtime::Metric& m : metrics) line += "  " + m.text;
   progress.message(line);
-  log_row(epoch + 1, loss, ppl, bleu);
+  std::vector<double> logged;
+  for (const std::string& name : model_->logged_metrics()) {
+    auto it = std::find_if(metrics.begin(), metrics.end(), [&](const runtime::Metric& m) { return m.name == name; });
+    logged.push_back(it == metrics.end() ? kNaN : it->value);
+  }
+  log_row(epoch + 1, loss, ppl, logged);
   draw_curve();
-  result_.last_valid_bleu = bleu;
+  result_.last_metrics = metrics;
   validate_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
+  if (std::isnan(first_valid_loss_)) first_valid_loss_ = loss;
   if (epoch_end) {
     if (std::isfinite(state_.best_validation_loss) && !(loss <= 2 * state_.best_validation_loss)) {
-      std::snprintf(line, sizeof line,
+      char warning[200];
+      std::snprintf(warning, sizeof warning,
                     "warning: validation loss %.4f is more than twice the best, %.4f: training is diverging "
                     "(lower --lr; --patience stops such a run)",
                     loss, state_.best_validation_loss);
-      progress.message(line);
+      progress.message(warning);
     }
     schedule_->observe_validation(loss);
     if (loss < state_.best_validation_loss) {
@@ -412,10 +472,10 @@ void TrainingRun::keep_if_best(double loss, int64_t epoch, int64_t next_batch) {
 // One line on where the time went, so a slow run can be told from a short one.
 void TrainingRun::summarise() {
   if (train_seconds_ <= 0) return;
-  const double per_epoch = double(batcher_->epoch_plan(0).size());
+  const double per_epoch = double(train_data_->epoch_plan(0).size());
   char line[300];
   std::snprintf(line, sizeof line,
-                "time: training %s for %lld steps (%.2f epochs, %.0f target tokens/s), validation %s, "
+                "time: training %s for %lld steps (%.2f epochs, %.0f tokens/s), validation %s, "
                 "checkpoints %s\n",
                 format_duration(train_seconds_).c_str(), (long long)result_.step_losses.size(),
                 double(result_.step_losses.size()) / per_epoch, double(tokens_trained_) / train_seconds_,
@@ -432,8 +492,9 @@ void TrainingRun::summarise() {
 
 TrainResult TrainingRun::run(const std::atomic<bool>* stop) {
   set_up_model();
-  model_->set_compile_options({.deterministic = o_.deterministic});
+  model_->runtime().set_compile_options({.deterministic = o_.deterministic});
   set_up_data();
+  check_plan_memory();
   resume_state();
   set_up_ranks();
   result_.best_valid_loss = std::numeric_limits<double>::infinity();
@@ -445,14 +506,14 @@ TrainResult TrainingRun::run(const std::atomic<bool>* stop) {
 }
 
 TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
-  const int64_t per_epoch = int64_t(batcher_->epoch_plan(0).size());
+  const int64_t per_epoch = int64_t(train_data_->epoch_plan(0).size());
   ProgressOptions po{o_.epochs, per_epoch, state_.global_step, is_terminal(stderr)};
   po.time_limit_s = o_.max_minutes > 0 ? o_.max_minutes * 60.0 - minutes() * 60.0 : 0.0;
   po.rate_time_constant_s = 30;  // a shared machine's bursts should not swing the ETA
   ProgressLine progress(log_, po);
   const std::string last = o_.out_dir + "/last.safetensors";
   for (int64_t epoch = state_.epoch; epoch < o_.epochs; ++epoch) {
-    std::vector<std::vector<int64_t>> plan = batcher_->epoch_plan(uint64_t(epoch));
+    std::vector<std::vector<int64_t>> plan = train_data_->epoch_plan(uint64_t(epoch));
     int64_t first = epoch == state_.epoch ? state_.batch_index : 0;
     for (int64_t b = first; b < int64_t(plan.size()); ++b) {
       if (const Pause pause = should_pause(stop); pause != Pause::kNo) {
@@ -465,8 +526,8 @@ TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
         result_.interrupted = true;
         return result_;
       }
-      const ShardedBatch batch = shard_batch(*batcher_, plan[size_t(b)], rank(), ranks());
-      if (batch_log_) batch_log_->write(batch.local);
+      const ShardedBatch batch = shard_batch(*train_data_, plan[size_t(b)], rank(), ranks());
+      if (batch_log_ && !batch.empty()) batch_log_->write(*batch.local);
       const auto began = clock::now();
       double loss = run_step(batch);
       train_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
@@ -478,7 +539,7 @@ TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
         window_tokens_ += batch.global_tokens;
         progress.update(epoch + 1, b + 1, loss, batch.global_tokens);
       }
-      if (o_.log_every > 0 && state_.global_step % o_.log_every == 0) log_row(epoch + 1, kNaN, kNaN, kNaN);
+      if (o_.log_every > 0 && state_.global_step % o_.log_every == 0) log_row(epoch + 1, kNaN, kNaN);
     }
     validate(epoch, 0, true, progress);
     save(last, epoch + 1, 0);
@@ -500,6 +561,23 @@ TrainResult train(const TrainOptions& options, std::ostream& log, const std::ato
     folder.emplace(options.out_dir, !options.resume.empty(), options.overwrite, log);
   TrainingRun run(options, log);
   return run.run(stop);
+}
+
+std::vector<std::string> conflicting_options(const runtime::ModelFamily& family, const runtime::OptionValues& values,
+                                             const std::vector<std::string>& explicit_options,
+                                             const std::map<std::string, std::string>& checkpoint_config) {
+  std::vector<std::string> conflicts;
+  for (const runtime::OptionSpec& spec : family.options) {
+    if (!spec.architecture) continue;
+    if (std::find(explicit_options.begin(), explicit_options.end(), spec.name) == explicit_options.end()) continue;
+    auto saved = checkpoint_config.find(config_key(spec.name));
+    auto given = values.find(spec.name);
+    if (saved == checkpoint_config.end() || given == values.end()) continue;
+    if (!same_value(saved->second, given->second))
+      conflicts.push_back("--" + spec.name + " " + given->second + " contradicts the checkpoint, whose " +
+                          saved->first + " is " + saved->second);
+  }
+  return conflicts;
 }
 
 }  // namespace loom::models

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "autograd/gradcheck.hpp"
-#include "models/attention.hpp"
+#include "models/seq2seq/attention.hpp"
 #include "ops/ops.hpp"
 #include "tests/support/op_test.hpp"
 

@@ -1,6 +1,6 @@
 // Fuzzes the checkpoint loader end to end (metadata, config, vocabularies,
 // tensors, model construction): a CheckpointError or TextError, or a model.
-#include "io/model_io.hpp"
+#include "models/seq2seq/model_io.hpp"
 #include "io/safetensors.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
 #include "text/tokenizer.hpp"

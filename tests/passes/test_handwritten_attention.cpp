@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "autograd/grad.hpp"
-#include "models/attention.hpp"
+#include "models/seq2seq/attention.hpp"
 #include "ops/ops.hpp"
 #include "tests/support/op_test.hpp"
 

@@ -1,8 +1,8 @@
-#include "dist/gradient_reducer.hpp"
+#include "distributed/gradient_reducer.hpp"
 
 #include <chrono>
 
-namespace loom::dist {
+namespace loom::distributed {
 
 GradientReducer::GradientReducer(World& world, ParameterStore& params, int64_t bucket_bytes)
     : world_(world), params_(params) {
@@ -63,4 +63,4 @@ void GradientReducer::finish_step(const char* what) {
   wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
 }
 
-}  // namespace loom::dist
+}  // namespace loom::distributed

@@ -3,7 +3,7 @@
 // "h_l{k}" / "c_l{k}" (K,H), "encoder_outputs" (K,S,H), "source_mask"
 // (K,1,S). Fetches: 0 log-probs (K,Vt); 1+2k h of layer k; 2+2k c of layer
 // k; then attention weights (K,1,S) when the layer has a context.
-#include "models/decode.hpp"
+#include "models/seq2seq/decode.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -7,8 +7,8 @@
 #include <span>
 #include <string_view>
 
-#include "models/seq2seq.hpp"
-#include "text/batcher.hpp"
+#include "models/seq2seq/seq2seq.hpp"
+#include "models/seq2seq/batcher.hpp"
 
 namespace loom::models {
 

@@ -1,5 +1,5 @@
 // Bucketing, seeded shuffling and padding of encoded pairs (see batcher.hpp).
-#include "text/batcher.hpp"
+#include "models/seq2seq/batcher.hpp"
 
 #include <algorithm>
 #include <map>

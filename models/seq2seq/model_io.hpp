@@ -7,10 +7,16 @@
 #include <string>
 #include <vector>
 
-#include "models/seq2seq.hpp"
+#include "io/checkpoint.hpp"
+#include "models/seq2seq/seq2seq.hpp"
 #include "text/vocabulary.hpp"
 
 namespace loom::models {
+
+// The translator's name among models ("loom.model") and its metadata keys.
+inline constexpr const char* kSeq2SeqKind = "seq2seq";
+inline constexpr const char* kSourceVocabKey = "loom.source_vocab";
+inline constexpr const char* kTargetVocabKey = "loom.target_vocab";
 
 std::map<std::string, std::string> config_to_map(const Seq2SeqConfig& config);
 // Throws CheckpointError naming the missing or malformed key.
@@ -33,8 +39,14 @@ struct LoadModelOptions {
 // loom.config of a model checkpoint, read from its header alone.
 Seq2SeqConfig read_model_config(const std::string& path);
 
+// What a translator's checkpoint holds besides its weights.
+CheckpointInfo checkpoint_info(const Seq2SeqConfig& config, const text::Vocabulary& source_vocab,
+                               const text::Vocabulary& target_vocab);
 void save_model(const std::string& path, Seq2Seq& model, const text::Vocabulary& source_vocab,
                 const text::Vocabulary& target_vocab);
+// The model a checkpoint's metadata describes, checked against its tensors
+// (as load_model below), with its weights not loaded yet.
+LoadedModel build_model(const std::string& path);
 // Builds the model its metadata describes and loads its weights strictly.
 // Before anything is allocated, every size in loom.config is checked against
 // the tensor shapes the file declares (a contradiction names the key and the

@@ -1,4 +1,4 @@
-#include "io/model_io.hpp"
+#include "models/seq2seq/model_io.hpp"
 
 #include <set>
 
@@ -126,25 +126,33 @@ Seq2SeqConfig config_from_map(const std::map<std::string, std::string>& v, const
 
 void save_model(const std::string& path, Seq2Seq& model, const text::Vocabulary& source_vocab,
                 const text::Vocabulary& target_vocab) {
+  save_checkpoint(path, model.params(), checkpoint_info(model.config(), source_vocab, target_vocab));
+}
+
+CheckpointInfo checkpoint_info(const Seq2SeqConfig& config, const text::Vocabulary& source_vocab,
+                               const text::Vocabulary& target_vocab) {
   CheckpointInfo info;
-  info.config_json = config_to_json(config_to_map(model.config()));
-  info.source_vocab = vocabulary_tokens(source_vocab);
-  info.target_vocab = vocabulary_tokens(target_vocab);
-  save_checkpoint(path, model.params(), info);
+  info.model_kind = kSeq2SeqKind;
+  info.config_json = config_to_json(config_to_map(config));
+  info.metadata[kSourceVocabKey] = token_list_json(vocabulary_tokens(source_vocab));
+  info.metadata[kTargetVocabKey] = token_list_json(vocabulary_tokens(target_vocab));
+  return info;
 }
 
 Seq2SeqConfig read_model_config(const std::string& path) {
   return config_from_map(config_from_json(read_checkpoint_info(path).config_json), path);
 }
 
-LoadedModel load_model(const std::string& path, const LoadModelOptions& options) {
+LoadedModel build_model(const std::string& path) {
   const SafetensorsHeader header = read_safetensors_header(path);
   CheckpointInfo info = read_checkpoint_info(path);
+  if (!info.model_kind.empty() && info.model_kind != kSeq2SeqKind)
+    fail(path, "holds a '" + info.model_kind + "' model, not a translator (" + kSeq2SeqKind + ")");
   Seq2SeqConfig config = config_from_map(config_from_json(info.config_json), path);
   check_config_against_file(config, header);
   LoadedModel out;
-  out.source_vocab = vocabulary_from_tokens(info.source_vocab);
-  out.target_vocab = vocabulary_from_tokens(info.target_vocab);
+  out.source_vocab = vocabulary_from_tokens(token_list(info, kSourceVocabKey, path));
+  out.target_vocab = vocabulary_from_tokens(token_list(info, kTargetVocabKey, path));
   if (out.source_vocab.size() != config.src_vocab || out.target_vocab.size() != config.tgt_vocab)
     fail(path, "vocabularies have " + std::to_string(out.source_vocab.size()) + " and " +
                    std::to_string(out.target_vocab.size()) + " tokens but the config says " +
@@ -154,13 +162,13 @@ LoadedModel load_model(const std::string& path, const LoadModelOptions& options)
   } catch (const std::invalid_argument& e) {
     fail(path, e.what());
   }
+  return out;
+}
+
+LoadedModel load_model(const std::string& path, const LoadModelOptions& options) {
+  LoadedModel out = build_model(path);
   load_checkpoint(path, out.model->params());
-  out.nonfinite_parameters = out.model->params().nonfinite();
-  if (!out.nonfinite_parameters.empty() && !options.allow_nonfinite)
-    fail(path, "parameter " + out.nonfinite_parameters.front() + " holds NaN or infinity (" +
-                   std::to_string(out.nonfinite_parameters.size()) + " tensor(s) in all: " +
-                   join_names(out.nonfinite_parameters) + "); it cannot translate or be evaluated. "
-                   "Load it anyway with --allow-nonfinite (LoadModelOptions::allow_nonfinite)");
+  out.nonfinite_parameters = check_loaded_weights(path, out.model->params(), options.allow_nonfinite);
   return out;
 }
 

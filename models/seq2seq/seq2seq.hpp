@@ -2,8 +2,9 @@
 // encoder -> L-layer LSTM decoder started from the encoder's final states ->
 // a pluggable attention layer -> linear output over [d_t ; c_t] -> masked
 // cross-entropy. Seq2Seq owns the ParameterStore (names and shapes exactly as
-// docs/MODEL.md fixes them) and one compiled plan per batch shape (B,S,T); a warm
-// training step allocates nothing. The graph-building pieces are public so
+// docs/MODEL.md fixes them) and runs its batch graphs through a
+// runtime::PlanRuntime (one compiled plan per batch shape (B,S,T), shared
+// arenas, gradients into the store); a warm training step allocates nothing. The graph-building pieces are public so
 // decoding (models/decode.*) and tests assemble other graphs from the same
 // parameters.
 // Dims: B batch, S source length, T target length, E embed, H hidden,
@@ -18,11 +19,12 @@
 
 #include "graph/parameters.hpp"
 #include "graph/plan.hpp"
-#include "graph/plan_cache.hpp"
 #include "graph/profiler.hpp"
-#include "models/attention.hpp"
-#include "text/batcher.hpp"
+#include "models/seq2seq/attention.hpp"
+#include "models/seq2seq/batcher.hpp"
 #include "ops/lstm.hpp"
+#include "runtime/dropout_sites.hpp"
+#include "runtime/plan_runtime.hpp"
 
 namespace loom::models {
 
@@ -60,18 +62,7 @@ void fill_mask_and_lengths(const text::Batch& batch, Tensor& source_mask, Tensor
 // Every input of declare_batch_inputs, by name (tests, gradient checks).
 std::vector<std::pair<std::string, Tensor>> batch_feeds(const text::Batch& batch, DType dtype);
 
-// Dropout in training graphs: each call site gets its own seed, derived from
-// a base, so a graph built twice draws the same masks. p = 0 adds no node.
-class DropoutSites {
- public:
-  DropoutSites(double p = 0.0, uint64_t base_seed = 0) : p_(p), base_(base_seed) {}
-  Var apply(Var x);
-
- private:
-  double p_;
-  uint64_t base_;
-  uint64_t next_site_ = 0;
-};
+using runtime::DropoutSites;
 
 struct EvalResult {
   double loss_sum = 0;  // Σ of -log p(target) over non-pad target tokens
@@ -101,9 +92,13 @@ class Seq2Seq {
   const Attention& attention() const { return *attention_; }
   bool has_context() const { return has_context_; }
   ParameterStore& params() { return params_; }
-  // Plans compiled from now on use p (a resumed run's choice).
-  void set_matmul_precision(MatmulPrecision p) { config_.matmul_precision = p; }
   const ParameterStore& params() const { return params_; }
+  runtime::PlanRuntime& runtime() { return runtime_; }
+  // Plans compiled from now on use p (a resumed run's choice).
+  void set_matmul_precision(MatmulPrecision p) {
+    config_.matmul_precision = p;
+    runtime_.set_matmul_precision(p);
+  }
 
   // Uniform(-0.1, 0.1) for every parameter, in declaration order.
   void init_parameters(uint64_t seed);
@@ -114,14 +109,16 @@ class Seq2Seq {
   double train_step_gradients(const text::Batch& batch);
   // Dropout masks of the next training steps are keyed on this step number
   // (a trainer passes its global step, so resuming replays the same masks).
-  void set_dropout_step(uint64_t step) { dropout_step_ = step; }
+  void set_dropout_step(uint64_t step) { runtime_.set_run_index(step); }
   // While set, times the steps of training plans that have run before (a
   // plan's first run pays oneDNN's JIT and first-touch, not step cost).
-  void set_profiler(StepProfiler* profiler) { profiler_ = profiler; }
+  void set_profiler(StepProfiler* profiler) { runtime_.set_profiler(profiler); }
   // While set, train_step_gradients calls it with the index in
   // params().entries() of each parameter as soon as that gradient is final,
   // while backward goes on (data-parallel training sends it to other ranks).
-  void set_gradient_listener(std::function<void(size_t entry)> listener) { gradient_listener_ = std::move(listener); }
+  void set_gradient_listener(std::function<void(size_t entry)> listener) {
+    runtime_.set_gradient_listener(std::move(listener));
+  }
   // Forward only, no dropout, no label smoothing.
   EvalResult evaluate_batch(const text::Batch& batch);
   // Forward only: logits (B,T,Vt) with teacher forcing, no dropout.
@@ -129,10 +126,10 @@ class Seq2Seq {
   // Options of every plan the model compiles from now on (training,
   // evaluation, decoding): deterministic plans give the same bits on any
   // number of threads. Drops the plans compiled so far.
-  void set_compile_options(const CompileOptions& options);
-  const CompileOptions& compile_options() const { return compile_options_; }
+  void set_compile_options(const CompileOptions& options) { runtime_.set_compile_options(options); }
+  const CompileOptions& compile_options() const { return runtime_.compile_options(); }
   // Compiled plans held (training and evaluation).
-  size_t cached_plans() const;
+  size_t cached_plans() const { return runtime_.cached_plans(); }
   // The plan of a training step for batch shape (B,S,T), as
   // train_step_gradients compiles it: fetches "loss" and "grad:<name>" for
   // every parameter (`loom explain --model seq2seq`).
@@ -142,7 +139,7 @@ class Seq2Seq {
 
   // ---- graph-building blocks (shared with decoding and tests) ----
   // Parameter nodes of g for this model's store (one node per name per graph).
-  ParameterSource parameter_source(Graph& g) const;
+  ParameterSource parameter_source(Graph& g) const { return runtime_.parameter_source(g); }
   struct Encoded {
     Var outputs;                          // (B,S,H) top layer, zero at padding
     std::vector<ops::LstmState> states;   // per layer, after each row's last real token
@@ -171,31 +168,21 @@ class Seq2Seq {
                         double label_smoothing) const;
 
  private:
-  struct TrainEntry;
-  struct EvalEntry;
-  std::unique_ptr<TrainEntry> make_train_entry(int64_t B, int64_t S, int64_t T);
-  std::unique_ptr<EvalEntry> make_eval_entry(int64_t B, int64_t S, int64_t T);
-  EvalEntry& eval_entry(const text::Batch& batch);
+  // The graphs of one batch shape, for the runtime to compile.
+  Var training_loss(Graph& g, const ParameterSource& p, int64_t B, int64_t S, int64_t T) const;
+  std::vector<NamedValue> evaluation_outputs(Graph& g, const ParameterSource& p, int64_t B, int64_t S,
+                                             int64_t T) const;
+  Executor& run_evaluation(const text::Batch& batch);
   const std::string& shape_key(const text::Batch& batch);
-  // Training and evaluation plans: compile_options() with the configured
-  // matmul precision. Decoding steps stay f32: a bf16 product rounds its
-  // operands on every call, which for one token costs more than it saves.
-  CompileOptions batch_plan_options() const;
 
   Seq2SeqConfig config_;
-  CompileOptions compile_options_;
-  uint64_t dropout_step_ = 0;
-  StepProfiler* profiler_ = nullptr;
-  std::function<void(size_t)> gradient_listener_;
   std::unique_ptr<Attention> attention_;
   bool has_context_ = true;
   ParameterStore params_;
-  // The training and evaluation plans' transient values: they run one at a
-  // time, so they share the memory of the largest (graph/shared_arena.hpp).
-  std::unique_ptr<SharedArena> transient_arena_ = std::make_unique<SharedArena>();
-  std::unique_ptr<SharedArena> step_scratch_ = std::make_unique<SharedArena>();
-  std::unique_ptr<BasicPlanCache<TrainEntry>> train_plans_;
-  std::unique_ptr<BasicPlanCache<EvalEntry>> eval_plans_;
+  runtime::PlanRuntime runtime_{params_};
+  // Host-computed inputs of the batch being run (mask, target lengths),
+  // resized only when the shape changes.
+  Tensor source_mask_, target_lengths_;
   std::string key_;  // reused, so a warm step builds no new string
 };
 

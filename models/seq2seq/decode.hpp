@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "models/seq2seq.hpp"
+#include "models/seq2seq/seq2seq.hpp"
 
 namespace loom::models {
 

@@ -3,7 +3,7 @@
 // ParameterStore's grad buffer by the executor (ExecutorOptions::
 // output_targets), which also deals with gradients that are one value (the
 // LSTM's b_ih and b_hh).
-#include "models/seq2seq.hpp"
+#include "models/seq2seq/seq2seq.hpp"
 
 #include <charconv>
 #include <cstdint>
@@ -52,23 +52,7 @@ std::vector<std::pair<std::string, Tensor>> batch_feeds(const text::Batch& batch
           {"target_output", batch.target_output}, {"target_lengths", lengths}};
 }
 
-// ---- dropout and results ----------------------------------------------------------------------
-
-namespace {
-
-uint64_t mix_seed(uint64_t x) {  // splitmix64's finaliser
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
-
-Var DropoutSites::apply(Var x) {
-  if (p_ <= 0.0) return x;
-  return ops::dropout(x, p_, mix_seed(base_ + mix_seed(next_site_++)));
-}
+// ---- results ------------------------------------------------------------------------------------
 
 EvalResult& EvalResult::operator+=(const EvalResult& o) {
   loss_sum += o.loss_sum;
@@ -78,16 +62,6 @@ EvalResult& EvalResult::operator+=(const EvalResult& o) {
 }
 
 // ---- construction -----------------------------------------------------------------------------
-
-struct Seq2Seq::TrainEntry {
-  std::unique_ptr<Executor> exec;  // fetches: "loss", "grad:<parameter>"
-  Tensor source_mask, target_lengths;
-};
-
-struct Seq2Seq::EvalEntry {
-  std::unique_ptr<Executor> exec;  // fetches: "loss", "logits" (B·T,Vt)
-  Tensor source_mask, target_lengths;
-};
 
 namespace {
 
@@ -160,12 +134,9 @@ std::vector<std::pair<std::string, Shape>> seq2seq_parameter_shapes(const Seq2Se
   return parameter_layout(config, discover_attention_parameters(*attention, config.hidden, config.dtype));
 }
 
-Seq2Seq::Seq2Seq(Seq2SeqConfig config)
-    : config_(std::move(config)),
-      params_(config_.dtype),
-      train_plans_(std::make_unique<BasicPlanCache<TrainEntry>>()),
-      eval_plans_(std::make_unique<BasicPlanCache<EvalEntry>>()) {
+Seq2Seq::Seq2Seq(Seq2SeqConfig config) : config_(std::move(config)), params_(config_.dtype) {
   check_config(config_);
+  runtime_.set_matmul_precision(config_.matmul_precision);
   attention_ = make_attention(config_.attention);
   key_.reserve(64);
   const AttentionParameters attention = discover_attention_parameters(*attention_, config_.hidden, config_.dtype);
@@ -182,22 +153,6 @@ void Seq2Seq::init_parameters(uint64_t seed) {
 }
 
 // ---- graph building ---------------------------------------------------------------------------
-
-ParameterSource Seq2Seq::parameter_source(Graph& g) const {
-  auto made = std::make_shared<std::map<std::string, Var>>();
-  const ParameterStore* store = &params_;
-  DType dtype = config_.dtype;
-  return [&g, made, store, dtype](const std::string& name, const Shape& shape) {
-    auto it = made->find(name);
-    if (it != made->end()) return it->second;
-    const Shape& declared = store->entry(name).shape;  // throws GraphError naming a missing parameter
-    if (!(declared == shape))
-      throw ShapeError("parameter '" + name + "' is declared " + declared.str() + " but requested as " + shape.str());
-    Var v = parameter(g, name, {dtype, shape});
-    made->emplace(name, v);
-    return v;
-  };
-}
 
 Seq2Seq::LstmWeights Seq2Seq::lstm_weights(const ParameterSource& p, const std::string& side, int64_t layer) const {
   const int64_t H = config_.hidden, G = 4 * H, in = layer == 0 ? config_.embed : H;
@@ -267,9 +222,67 @@ Seq2Seq::Forward Seq2Seq::build_forward(const BatchInputs& in, const ParameterSo
 
 namespace {
 
-double scalar_of(const TensorRef& r) {
-  return r.dtype() == DType::F64 ? r.ptr<double>()[0] : double(r.ptr<float>()[0]);
+void append_dim(std::string& key, char name, int64_t value) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  if (!key.empty()) key += ',';
+  key += name;
+  key += '=';
+  key.append(digits, end);
 }
+
+int64_t rows_of(const text::Batch& b) { return b.source.shape()[0]; }
+int64_t source_length(const text::Batch& b) { return b.source.shape()[1]; }
+int64_t target_length(const text::Batch& b) { return b.target_input.shape()[1]; }
+
+}  // namespace
+
+// "B=32,S=20,T=18" (the convention of shape_signature), written into a reused
+// string so a warm step does not allocate. Also sizes the host-computed inputs.
+const std::string& Seq2Seq::shape_key(const text::Batch& batch) {
+  if (batch.source.shape().rank() != 2 || batch.target_input.shape().rank() != 2 ||
+      !(batch.target_input.shape() == batch.target_output.shape()) ||
+      batch.source_lengths.shape().numel() != batch.source.shape()[0] ||
+      batch.target_input.shape()[0] != batch.source.shape()[0])
+    throw ShapeError("Seq2Seq: inconsistent batch: source " + batch.source.shape().str() + ", source_lengths " +
+                     batch.source_lengths.shape().str() + ", target_input " + batch.target_input.shape().str() +
+                     ", target_output " + batch.target_output.shape().str());
+  key_.clear();
+  append_dim(key_, 'B', rows_of(batch));
+  append_dim(key_, 'S', source_length(batch));
+  append_dim(key_, 'T', target_length(batch));
+  const Shape mask_shape{rows_of(batch), 1, source_length(batch)};
+  if (!(source_mask_.shape() == mask_shape)) source_mask_ = Tensor(config_.dtype, mask_shape);
+  if (target_lengths_.numel() != rows_of(batch)) target_lengths_ = Tensor(DType::I32, {rows_of(batch)});
+  fill_mask_and_lengths(batch, source_mask_, target_lengths_);
+  return key_;
+}
+
+Var Seq2Seq::training_loss(Graph& g, const ParameterSource& p, int64_t B, int64_t S, int64_t T) const {
+  BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
+  const uint64_t shape_bits = uint64_t(B) << 40 ^ uint64_t(S) << 20 ^ uint64_t(T);
+  DropoutSites drop(config_.dropout, runtime::shape_dropout_seed(config_.seed, shape_bits));
+  return build_forward(in, p, drop, config_.label_smoothing).loss;
+}
+
+std::vector<NamedValue> Seq2Seq::evaluation_outputs(Graph& g, const ParameterSource& p, int64_t B, int64_t S,
+                                                    int64_t T) const {
+  BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
+  DropoutSites no_dropout;
+  Forward f = build_forward(in, p, no_dropout, 0.0);
+  return {{"loss", f.loss.value}, {"logits", f.logits.value}};
+}
+
+Plan Seq2Seq::training_plan(int64_t B, int64_t S, int64_t T) const {
+  return runtime_.training_plan([&](Graph& g, const ParameterSource& p) { return training_loss(g, p, B, S, T); });
+}
+
+Plan Seq2Seq::evaluation_plan(int64_t B, int64_t S, int64_t T) const {
+  return runtime_.evaluation_plan(
+      [&](Graph& g, const ParameterSource& p) { return evaluation_outputs(g, p, B, S, T); });
+}
+
+namespace {
 
 void feed_batch(Executor& exec, const text::Batch& batch, const Tensor& mask, const Tensor& target_lengths) {
   exec.set_input("source", batch.source);
@@ -280,121 +293,22 @@ void feed_batch(Executor& exec, const text::Batch& batch, const Tensor& mask, co
   exec.set_input("target_lengths", target_lengths);
 }
 
-void append_dim(std::string& key, char name, int64_t value) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
-  if (!key.empty()) key += ',';
-  key += name;
-  key += '=';
-  key.append(digits, end);
-}
-
 }  // namespace
-
-// "B=32,S=20,T=18" (the convention of shape_signature), written into a reused
-// string so a warm step does not allocate.
-const std::string& Seq2Seq::shape_key(const text::Batch& batch) {
-  if (batch.source.shape().rank() != 2 || batch.target_input.shape().rank() != 2 ||
-      !(batch.target_input.shape() == batch.target_output.shape()) ||
-      batch.source_lengths.shape().numel() != batch.source.shape()[0] ||
-      batch.target_input.shape()[0] != batch.source.shape()[0])
-    throw ShapeError("Seq2Seq: inconsistent batch: source " + batch.source.shape().str() + ", source_lengths " +
-                     batch.source_lengths.shape().str() + ", target_input " + batch.target_input.shape().str() +
-                     ", target_output " + batch.target_output.shape().str());
-  key_.clear();
-  append_dim(key_, 'B', batch.source.shape()[0]);
-  append_dim(key_, 'S', batch.source.shape()[1]);
-  append_dim(key_, 'T', batch.target_input.shape()[1]);
-  return key_;
-}
-
-CompileOptions Seq2Seq::batch_plan_options() const {
-  CompileOptions options = compile_options_;
-  options.matmul_precision = config_.matmul_precision;
-  return options;
-}
-
-Plan Seq2Seq::training_plan(int64_t B, int64_t S, int64_t T) const {
-  Graph g;
-  BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
-  ParameterSource p = parameter_source(g);
-  // Masks differ between shapes and follow the model seed.
-  const uint64_t shape_bits = uint64_t(B) << 40 ^ uint64_t(S) << 20 ^ uint64_t(T);
-  DropoutSites drop(config_.dropout, mix_seed(config_.seed ^ mix_seed(shape_bits)));
-  Forward f = build_forward(in, p, drop, config_.label_smoothing);
-  const auto& entries = params_.entries();
-  std::vector<Var> wrt;
-  for (const auto& entry : entries) wrt.push_back(p(entry.name, entry.shape));
-  const std::vector<Var> grads = grad(f.loss, wrt);
-  std::vector<NamedValue> fetch{{"loss", f.loss.value}};
-  for (size_t i = 0; i < entries.size(); ++i) fetch.push_back({"grad:" + entries[i].name, grads[i].value});
-  return compile(g, fetch, batch_plan_options());
-}
-
-std::unique_ptr<Seq2Seq::TrainEntry> Seq2Seq::make_train_entry(int64_t B, int64_t S, int64_t T) {
-  auto e = std::make_unique<TrainEntry>();
-  e->source_mask = Tensor(config_.dtype, {B, 1, S});
-  e->target_lengths = Tensor(DType::I32, {B});
-  ExecutorOptions options;
-  options.transient_arena = transient_arena_.get();
-  options.step_scratch = step_scratch_.get();
-  for (const auto& entry : params_.entries())
-    options.output_targets.push_back({"grad:" + entry.name, params_.grad(entry.name)});
-  Plan plan = training_plan(B, S, T);
-  // Output i is "grad:<entry>" for entry_of[i]; the loss maps to no entry.
-  std::vector<size_t> entry_of(plan.output_names.size(), SIZE_MAX);
-  for (size_t i = 0; i < params_.entries().size(); ++i)
-    for (size_t o = 0; o < plan.output_names.size(); ++o)
-      if (plan.output_names[o] == "grad:" + params_.entries()[i].name) entry_of[o] = i;
-  options.on_output_ready = [this, entry_of](size_t output) {
-    if (gradient_listener_ && entry_of[output] != SIZE_MAX) gradient_listener_(entry_of[output]);
-  };
-  e->exec = std::make_unique<Executor>(std::move(plan), params_, std::move(options));
-  return e;
-}
 
 double Seq2Seq::train_step_gradients(const text::Batch& batch) {
   const std::string& key = shape_key(batch);
-  const int64_t B = batch.source.shape()[0], S = batch.source.shape()[1], T = batch.target_input.shape()[1];
-  const bool warm = train_plans_->contains(key);
-  TrainEntry& e = warm ? train_plans_->get(key, {}) : train_plans_->get(key, [&] { return make_train_entry(B, S, T); });
-  fill_mask_and_lengths(batch, e.source_mask, e.target_lengths);
-  feed_batch(*e.exec, batch, e.source_mask, e.target_lengths);
-  e.exec->set_run_index(dropout_step_++);
-  e.exec->set_profiler(warm ? profiler_ : nullptr);
-  e.exec->run();
-  return scalar_of(e.exec->output("loss"));
+  const int64_t B = rows_of(batch), S = source_length(batch), T = target_length(batch);
+  return runtime_.train(
+      key, [&](Graph& g, const ParameterSource& p) { return training_loss(g, p, B, S, T); },
+      [&](Executor& exec) { feed_batch(exec, batch, source_mask_, target_lengths_); });
 }
 
-std::unique_ptr<Seq2Seq::EvalEntry> Seq2Seq::make_eval_entry(int64_t B, int64_t S, int64_t T) {
-  auto e = std::make_unique<EvalEntry>();
-  e->source_mask = Tensor(config_.dtype, {B, 1, S});
-  e->target_lengths = Tensor(DType::I32, {B});
-  ExecutorOptions options;
-  options.transient_arena = transient_arena_.get();
-  options.step_scratch = step_scratch_.get();
-  e->exec = std::make_unique<Executor>(evaluation_plan(B, S, T), params_, std::move(options));
-  return e;
-}
-
-Plan Seq2Seq::evaluation_plan(int64_t B, int64_t S, int64_t T) const {
-  Graph g;
-  BatchInputs in = declare_batch_inputs(g, B, S, T, config_.dtype);
-  DropoutSites no_dropout;
-  Forward f = build_forward(in, parameter_source(g), no_dropout, 0.0);
-  return compile(g, std::vector<NamedValue>{{"loss", f.loss.value}, {"logits", f.logits.value}},
-                 batch_plan_options());
-}
-
-Seq2Seq::EvalEntry& Seq2Seq::eval_entry(const text::Batch& batch) {
+Executor& Seq2Seq::run_evaluation(const text::Batch& batch) {
   const std::string& key = shape_key(batch);
-  const int64_t B = batch.source.shape()[0], S = batch.source.shape()[1], T = batch.target_input.shape()[1];
-  EvalEntry& e = eval_plans_->contains(key) ? eval_plans_->get(key, {})
-                                            : eval_plans_->get(key, [&] { return make_eval_entry(B, S, T); });
-  fill_mask_and_lengths(batch, e.source_mask, e.target_lengths);
-  feed_batch(*e.exec, batch, e.source_mask, e.target_lengths);
-  e.exec->run();
-  return e;
+  const int64_t B = rows_of(batch), S = source_length(batch), T = target_length(batch);
+  return runtime_.evaluate(
+      key, [&](Graph& g, const ParameterSource& p) { return evaluation_outputs(g, p, B, S, T); },
+      [&](Executor& exec) { feed_batch(exec, batch, source_mask_, target_lengths_); });
 }
 
 namespace {
@@ -411,11 +325,11 @@ int64_t argmax(const T* row, int64_t n) {
 }  // namespace
 
 EvalResult Seq2Seq::evaluate_batch(const text::Batch& batch) {
-  EvalEntry& e = eval_entry(batch);
+  Executor& exec = run_evaluation(batch);
   EvalResult r;
-  for (int64_t b = 0; b < e.target_lengths.numel(); ++b) r.tokens += e.target_lengths.data<int32_t>()[b];
-  r.loss_sum = scalar_of(e.exec->output("loss")) * double(r.tokens);
-  TensorRef logits = e.exec->output("logits");  // (B·T, V)
+  for (int64_t b = 0; b < target_lengths_.numel(); ++b) r.tokens += target_lengths_.data<int32_t>()[b];
+  r.loss_sum = runtime::scalar_output(exec, "loss") * double(r.tokens);
+  TensorRef logits = exec.output("logits");  // (B·T, V)
   const int64_t rows = logits.shape()[0], V = logits.shape()[1];
   const int32_t* targets = batch.target_output.data<int32_t>();
   for (int64_t i = 0; i < rows; ++i) {
@@ -428,19 +342,11 @@ EvalResult Seq2Seq::evaluate_batch(const text::Batch& batch) {
 }
 
 Tensor Seq2Seq::logits(const text::Batch& batch) {
-  EvalEntry& e = eval_entry(batch);
+  Executor& exec = run_evaluation(batch);
   const int64_t B = batch.target_input.shape()[0], T = batch.target_input.shape()[1];
   Tensor out(config_.dtype, {B, T, config_.tgt_vocab});
-  std::memcpy(out.raw(), e.exec->output("logits").data, out.bytes());
+  std::memcpy(out.raw(), exec.output("logits").data, out.bytes());
   return out;
 }
-
-void Seq2Seq::set_compile_options(const CompileOptions& options) {
-  compile_options_ = options;
-  train_plans_->clear();
-  eval_plans_->clear();
-}
-
-size_t Seq2Seq::cached_plans() const { return train_plans_->size() + eval_plans_->size(); }
 
 }  // namespace loom::models

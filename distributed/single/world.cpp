@@ -3,9 +3,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "dist/world.hpp"
+#include "distributed/world.hpp"
 
-namespace loom::dist {
+namespace loom::distributed {
 
 struct World::Impl {};
 
@@ -29,4 +29,4 @@ void World::start_sum(void*, int64_t, DType) {}
 void World::progress() {}
 void World::wait_started(const char*) {}
 
-}  // namespace loom::dist
+}  // namespace loom::distributed

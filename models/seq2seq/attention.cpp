@@ -1,7 +1,7 @@
 // The built-in attention layers and the registry. Every layer is a few graph
 // ops producing scores (B,T,S); attend() adds the masked softmax and the
 // context. Shapes: d (B,T,H), e (B,S,H), mask (B,1,S).
-#include "models/attention.hpp"
+#include "models/seq2seq/attention.hpp"
 
 #include <algorithm>
 #include <cmath>

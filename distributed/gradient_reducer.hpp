@@ -16,10 +16,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "dist/world.hpp"
+#include "distributed/world.hpp"
 #include "graph/parameters.hpp"
 
-namespace loom::dist {
+namespace loom::distributed {
 
 class GradientReducer {
  public:
@@ -58,4 +58,4 @@ class GradientReducer {
   double wait_seconds_ = 0;
 };
 
-}  // namespace loom::dist
+}  // namespace loom::distributed

@@ -1,8 +1,8 @@
 #include <cstdlib>
 
-#include "dist/world.hpp"
+#include "distributed/world.hpp"
 
-namespace loom::dist {
+namespace loom::distributed {
 
 bool launched_by_mpi_launcher() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"})
@@ -10,4 +10,4 @@ bool launched_by_mpi_launcher() {
   return false;
 }
 
-}  // namespace loom::dist
+}  // namespace loom::distributed

@@ -18,12 +18,13 @@
 
 #include "graph/builder.hpp"
 #include "graph/named_registry.hpp"
+#include "runtime/plan_runtime.hpp"
 
 namespace loom::models {
 
 // Returns the Var for the parameter `name` of shape `shape` (a parameter node
 // in a model graph, an input in a gradient check).
-using ParameterSource = std::function<Var(const std::string& name, const Shape& shape)>;
+using runtime::ParameterSource;
 
 struct AttentionInputs {
   Var decoder;   // (B,T,H) decoder outputs d_t

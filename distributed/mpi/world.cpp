@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "dist/world.hpp"
+#include "distributed/world.hpp"
 
-namespace loom::dist {
+namespace loom::distributed {
 namespace {
 
 using clock = std::chrono::steady_clock;
@@ -220,4 +220,4 @@ void World::wait_started(const char* what) {
   if (impl_) impl_->wait(what, *this);
 }
 
-}  // namespace loom::dist
+}  // namespace loom::distributed

@@ -16,7 +16,7 @@
 
 #include "graph/tensor.hpp"
 
-namespace loom::dist {
+namespace loom::distributed {
 
 struct WorldOptions {
   double timeout_s = 300;  // longest wait for the other ranks in any collective
@@ -68,4 +68,4 @@ class World {
 // (Open MPI's mpirun, PMIx or PMI), whatever the number of ranks.
 bool launched_by_mpi_launcher();
 
-}  // namespace loom::dist
+}  // namespace loom::distributed

@@ -1,4 +1,4 @@
-#include "train/synthetic_batch.hpp"
+#include "models/seq2seq/synthetic_batch.hpp"
 
 #include <random>
 #include <stdexcept>
