@@ -1,12 +1,14 @@
 // A user-written attention kind, outside Loom's core: "shared-projection",
 //   score(t, s) = (d_t W) · (e_s W),
 // a dot product after one learned projection W ("attention.shared_weight"
-// [H,H]) applied to both sides. This one file is all it takes: it registers
-// itself before main, so `loom train --attention shared-projection` and every
-// test that iterates the attention registry see it. Its test is
+// [H,H]) applied to both sides. This one file is all it takes, with one
+// call of register_shared_projection_attention() from the program's main
+// (examples/register_examples.cpp), so `loom train --attention
+// shared-projection` sees it. Its test is
 // tests/examples/test_shared_projection_attention.cpp.
 #include <memory>
 
+#include "examples/register_examples.hpp"
 #include "models/seq2seq/attention.hpp"
 #include "ops/ops.hpp"
 
@@ -29,9 +31,13 @@ class SharedProjectionAttention final : public models::Attention {
   }
 };
 
-[[maybe_unused]] const bool registered = (models::attention_registry().add(
-    "shared-projection", "(d W)·(e W): one learned projection on both sides (example)",
-    []() -> std::unique_ptr<models::Attention> { return std::make_unique<SharedProjectionAttention>(); }), true);
-
 }  // namespace
+
+void register_shared_projection_attention() {
+  if (models::has_attention("shared-projection")) return;
+  models::attention_registry().add(
+      "shared-projection", "(d W)·(e W): one learned projection on both sides (example)",
+      []() -> std::unique_ptr<models::Attention> { return std::make_unique<SharedProjectionAttention>(); });
+}
+
 }  // namespace loom::examples

@@ -1,11 +1,12 @@
 // A user-written optimiser, outside Loom's core: sign SGD,
 //   w ← w − lr · sign(g + weight_decay · w),
 // which moves every weight by exactly lr whatever the gradient's scale. This
-// one file is all it takes: it registers itself before main, so
-// `loom train --optimizer sign-sgd` and every test that iterates the
-// optimiser registry see it. Its test is tests/examples/test_sign_sgd_optimizer.cpp.
+// one file is all it takes, with one call of register_sign_sgd() from the
+// program's main (examples/register_examples.cpp), so `loom train
+// --optimizer sign-sgd` sees it. Its test is tests/examples/test_sign_sgd_optimizer.cpp.
 #include <memory>
 
+#include "examples/register_examples.hpp"
 #include "optim/optimizer.hpp"
 
 namespace loom::examples {
@@ -40,11 +41,15 @@ class SignSgd final : public optim::Optimizer {
   double weight_decay_;
 };
 
-[[maybe_unused]] const bool registered = (optim::optimizer_registry().add(
-    "sign-sgd", "sign SGD: every weight moves by lr against its gradient's sign (example)",
-    [](const optim::OptimizerConfig& config, const ParameterStore&) -> std::unique_ptr<optim::Optimizer> {
-      return std::make_unique<SignSgd>(config);
-    }), true);
-
 }  // namespace
+
+void register_sign_sgd() {
+  if (optim::optimizer_registry().contains("sign-sgd")) return;
+  optim::optimizer_registry().add(
+      "sign-sgd", "sign SGD: every weight moves by lr against its gradient's sign (example)",
+      [](const optim::OptimizerConfig& config, const ParameterStore&) -> std::unique_ptr<optim::Optimizer> {
+        return std::make_unique<SignSgd>(config);
+      });
+}
+
 }  // namespace loom::examples

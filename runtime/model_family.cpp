@@ -97,7 +97,7 @@ std::string check_option(const OptionSpec& spec, const std::string& text) {
   if (!x) return option + " must be " + (integer ? "an integer" : "a number") + ", got '" + text + "'";
   const bool fits = *x >= spec.min && (spec.max_exclusive ? *x < spec.max : *x <= spec.max);
   if (fits) return "";
-  if (std::isinf(spec.max)) return option + " must be at least " + number_text(spec.min) + ", got " + text;
+  if (std::isinf(spec.max)) return option + " must be >= " + number_text(spec.min) + ", got " + text;
   return option + " must be in [" + number_text(spec.min) + ", " + number_text(spec.max) +
          (spec.max_exclusive ? ")" : "]") + ", got " + text;
 }

@@ -11,6 +11,7 @@
 #include "distributed/gradient_reducer.hpp"
 #include "ops/ops.hpp"
 #include "tests/support/op_test.hpp"
+#include "models/seq2seq/translator.hpp"
 #include "train/data_parallel.hpp"
 
 namespace loom {
@@ -105,26 +106,31 @@ TEST(GradientReducer, WeightsEveryGradientOnce) {
   for (int64_t i = 0; i < t.params.numel(); ++i) ASSERT_EQ(t.grads()[i], 0.5f) << "element " << i;
 }
 
-text::Batcher toy_batcher(int64_t pairs) {
+// Sentence pairs (any model's dataset would do: sharding sees only examples and tokens).
+models::TranslationData toy_data(int64_t pairs) {
   std::vector<text::EncodedPair> encoded;
   for (int64_t i = 0; i < pairs; ++i)
     encoded.push_back({std::vector<int32_t>(size_t(1 + i % 3), 5), std::vector<int32_t>(size_t(1 + i % 4), 6)});
-  return text::Batcher(encoded, {});
+  return models::TranslationData("toy", {}, std::make_unique<text::Batcher>(encoded, text::BatcherOptions{}), 0);
 }
 
 TEST(ShardBatch, RanksShareEveryRowOnceAndTheirWeightsSumToOne) {
-  text::Batcher batcher = toy_batcher(7);
+  const models::TranslationData data = toy_data(7);
   const std::vector<int64_t> pairs{6, 0, 3, 5, 1, 2, 4};
   for (int ranks : {1, 2, 3, 7, 9}) {
     std::vector<int64_t> seen;
     double weights = 0;
     int empty = 0;
     for (int r = 0; r < ranks; ++r) {
-      models::ShardedBatch s = models::shard_batch(batcher, pairs, r, ranks);
-      EXPECT_EQ(s.global_tokens, batcher.make_batch(pairs).target_tokens);
-      seen.insert(seen.end(), s.local.pairs.begin(), s.local.pairs.end());
+      models::ShardedBatch s = models::shard_batch(data, pairs, r, ranks);
+      EXPECT_EQ(s.global_tokens, data.make_batch(pairs)->loss_tokens());
       weights += s.weight();
-      empty += s.empty() ? 1 : 0;
+      if (s.empty()) {
+        ++empty;
+        continue;
+      }
+      const text::Batch& local = runtime::batch_as<models::TranslationBatch>(*s.local).batch();
+      seen.insert(seen.end(), local.pairs.begin(), local.pairs.end());
     }
     EXPECT_EQ(empty, std::max(0, ranks - 7)) << ranks << " ranks";
     EXPECT_EQ(seen, pairs) << ranks << " ranks";

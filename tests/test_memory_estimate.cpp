@@ -2,7 +2,7 @@
 // (train/memory_estimate.hpp): its parameter terms are exact, a plan's
 // figures are the planner's arenas and the LSTM scratch, the shared parts
 // count once (the largest) and the own parts of every plan add up, the batch
-// shapes are exactly those the batcher serves, and the check refuses with
+// shapes are exactly those the model's data serves, and the check refuses with
 // both numbers.
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <string>
 
 #include "graph/plan.hpp"
-#include "models/seq2seq/batcher.hpp"
+#include "models/seq2seq/translator.hpp"
 #include "text/vocabulary.hpp"
 #include "train/memory_estimate.hpp"
 
@@ -32,16 +32,36 @@ Seq2SeqConfig config(int64_t vocab, int64_t embed, int64_t hidden, int64_t layer
 
 text::TokenizedCorpus toy_corpus() { return text::tokenize_pairs(text::read_tsv("data/toy.tsv"), "data/toy.tsv"); }
 
-// The shapes of the batches a real batcher serves over `epochs` epochs.
-std::set<BatchShape> served_shapes(const text::TokenizedCorpus& corpus, const text::BatcherOptions& options,
-                                   int64_t epochs) {
+struct ToyRun {
+  std::unique_ptr<Translator> model;
+  std::unique_ptr<TranslationData> train, valid;
+};
+
+// A translator over data/toy.tsv's vocabularies and its batches.
+ToyRun toy_run(const text::BatcherOptions& options) {
+  const text::TokenizedCorpus corpus = toy_corpus();
   text::Vocabulary src = text::Vocabulary::build(corpus.sources, {}), tgt = text::Vocabulary::build(corpus.targets, {});
-  text::Batcher batcher(text::encode_pairs(corpus, src, tgt), options);
-  std::set<BatchShape> shapes;
-  for (int64_t e = 0; e < epochs; ++e)
-    for (const text::Batch& b : batcher.epoch(uint64_t(e)))
-      shapes.insert({b.source.shape()[0], b.source.shape()[1], b.target_input.shape()[1]});
-  return shapes;
+  Seq2SeqConfig c = config(0, 8, 16, 1, "dot");
+  c.src_vocab = src.size(), c.tgt_vocab = tgt.size();
+  ToyRun run;
+  auto batcher = [&](text::BatcherOptions o) {
+    return std::make_unique<text::Batcher>(text::encode_pairs(corpus, src, tgt), o);
+  };
+  text::BatcherOptions eval = options;
+  eval.shuffle = false;
+  eval.batch_size = 5;
+  run.train = std::make_unique<TranslationData>("toy", corpus, batcher(options), 0);
+  run.valid = std::make_unique<TranslationData>("toy", corpus, batcher(eval), 0);
+  run.model = std::make_unique<Translator>(std::make_unique<Seq2Seq>(c), src, tgt);
+  return run;
+}
+
+// The distinct shape keys of the batches `plans` cut from `data`.
+std::set<std::string> served(const Translator& model, const runtime::Dataset& data,
+                             const std::vector<std::vector<int64_t>>& plans) {
+  std::set<std::string> keys;
+  for (const auto& examples : plans) keys.insert(model.shape_key(*data.make_batch(examples)));
+  return keys;
 }
 
 }  // namespace
@@ -64,7 +84,7 @@ TEST(MemoryEstimate, PlansAreThePlannersArenasAndParametersAreExact) {
     EXPECT_EQ(m.own, plan.arena_bytes[size_t(Arena::Input)] + plan.arena_bytes[size_t(Arena::Constant)]);
     // The largest LSTM backward's scratch, B·len·(2·4H + H) floats, over the encoder (S) and decoder (T).
     EXPECT_EQ(m.scratch, uint64_t(4 * c.B * std::max(c.S, c.T) * 9 * c.model.hidden)) << c.model.attention;
-    const MemoryEstimate e = estimate_parameter_memory(c.model, {.kind = "adam"});
+    const MemoryEstimate e = estimate_parameter_memory(seq2seq_parameter_shapes(c.model), DType::F32, {.kind = "adam"});
     uint64_t parameter_bytes = 0;
     for (const auto& entry : model.params().entries()) parameter_bytes += uint64_t(entry.shape.numel()) * 4;
     EXPECT_EQ(e.parameters, parameter_bytes);
@@ -73,44 +93,54 @@ TEST(MemoryEstimate, PlansAreThePlannersArenasAndParametersAreExact) {
   }
 }
 
-TEST(MemoryEstimate, ShapesAreThoseTheBatcherServes) {
-  const text::TokenizedCorpus corpus = toy_corpus();
-  TrainOptions o;
-  o.batch_size = 3;
-  o.bucket_width = 1;
-  o.length_multiple = 2;
-  o.epochs = 4;
-  const std::vector<BatchShape> estimated = training_shapes(o, 7, corpus);
-  const std::set<BatchShape> served = served_shapes(
-      corpus, {.batch_size = 3, .bucket_width = 1, .seed = 7, .length_multiple = 2}, o.epochs);
-  EXPECT_EQ(std::set<BatchShape>(estimated.begin(), estimated.end()), served);
-  EXPECT_GT(served.size(), 2u) << "a corpus with several lengths and a partial batch";
-  o.max_steps = 1;
-  EXPECT_EQ(training_shapes(o, 7, corpus).size(), 1u) << "one step compiles one plan";
-  const std::vector<BatchShape> valid = validation_shapes(o, corpus);
-  EXPECT_EQ(std::set<BatchShape>(valid.begin(), valid.end()),
-            served_shapes(corpus, {.batch_size = kValidationBatch, .shuffle = false, .length_multiple = 2}, 1));
+TEST(MemoryEstimate, PlansAreThoseOfTheShapesTheDataServes) {
+  ToyRun run = toy_run({.batch_size = 3, .bucket_width = 1, .seed = 7, .length_multiple = 2});
+  std::set<std::string> training;
+  for (uint64_t e = 0; e < 4; ++e) {
+    std::set<std::string> epoch = served(*run.model, *run.train, run.train->epoch_plan(e));
+    training.insert(epoch.begin(), epoch.end());
+  }
+  const std::set<std::string> validation = served(*run.model, *run.valid, run.valid->evaluation_plan());
+  EXPECT_GT(training.size(), 2u) << "a corpus with several lengths and a partial batch";
+  MemoryEstimate e;
+  add_plan_memory(e, *run.model, {run.train.get(), run.valid.get(), 4, 0});
+  EXPECT_EQ(e.plans, int64_t(training.size() + validation.size()));
+  EXPECT_TRUE(training.count(e.largest)) << e.largest;
+  MemoryEstimate one_step;
+  add_plan_memory(one_step, *run.model, {run.train.get(), run.valid.get(), 4, 1});
+  EXPECT_EQ(one_step.plans, int64_t(1 + validation.size())) << "one step compiles one training plan";
 }
 
 TEST(MemoryEstimate, SharedArenasCountOnceAndOwnArenasAddUp) {
-  const Seq2SeqConfig model = config(60, 16, 32, 1, "dot");
-  const std::vector<BatchShape> training{{4, 8, 10}, {2, 12, 6}}, validation{{6, 12, 12}};
-  MemoryEstimate e = estimate_parameter_memory(model, {.kind = "sgd"});
-  add_plan_memory(e, model, training, validation);
-  Seq2Seq m(model);
-  const PlanMemory a = plan_memory(m.training_plan(4, 8, 10)), b = plan_memory(m.training_plan(2, 12, 6)),
-                   v = plan_memory(m.evaluation_plan(6, 12, 12));
-  EXPECT_EQ(e.transient, std::max({a.transient, b.transient, v.transient})) << "one arena, as large as the largest";
-  EXPECT_EQ(e.scratch, std::max({a.scratch, b.scratch, v.scratch}));
-  EXPECT_EQ(e.plan_inputs, a.own + b.own + v.own) << "each plan's own arenas";
-  EXPECT_EQ(e.plans, 3);
-  EXPECT_EQ(e.largest, (a.transient >= b.transient ? BatchShape{4, 8, 10} : BatchShape{2, 12, 6}));
-  EXPECT_NE(e.describe().find("3 plans: transient arena"), std::string::npos) << e.describe();
+  ToyRun run = toy_run({.batch_size = 4, .bucket_width = 1, .seed = 3, .length_multiple = 4});
+  MemoryEstimate e;
+  add_plan_memory(e, *run.model, {run.train.get(), run.valid.get(), 1, 0});
+  uint64_t transient = 0, scratch = 0, own = 0;
+  int64_t plans = 0;
+  std::set<std::string> seen;
+  for (const auto& examples : run.train->epoch_plan(0)) {
+    auto batch = run.train->make_batch(examples);
+    if (!seen.insert("t" + run.model->shape_key(*batch)).second) continue;
+    const PlanMemory m = plan_memory(run.model->training_plan(*batch));
+    transient = std::max(transient, m.transient), scratch = std::max(scratch, m.scratch), own += m.own, ++plans;
+  }
+  for (const auto& examples : run.valid->evaluation_plan()) {
+    auto batch = run.valid->make_batch(examples);
+    if (!seen.insert("v" + run.model->shape_key(*batch)).second) continue;
+    const PlanMemory m = plan_memory(run.model->evaluation_plan(*batch));
+    transient = std::max(transient, m.transient), scratch = std::max(scratch, m.scratch), own += m.own, ++plans;
+  }
+  EXPECT_EQ(e.transient, transient) << "one arena, as large as the largest";
+  EXPECT_EQ(e.scratch, scratch);
+  EXPECT_EQ(e.plan_inputs, own) << "each plan's own arenas";
+  EXPECT_EQ(e.plans, plans);
+  EXPECT_NE(e.describe().find(std::to_string(plans) + " plans: transient arena"), std::string::npos) << e.describe();
 }
 
 TEST(MemoryEstimate, TooBigIsRefusedWithBothNumbers) {
-  MemoryEstimate e = estimate_parameter_memory(config(100, 16, 32, 1, "dot"), {.kind = "adam"});
-  add_plan_memory(e, config(100, 16, 32, 1, "dot"), {{8, 10, 10}}, {});
+  MemoryEstimate e =
+      estimate_parameter_memory(seq2seq_parameter_shapes(config(100, 16, 32, 1, "dot")), DType::F32, {.kind = "adam"});
+  e.transient = 1 << 20;
   EXPECT_NO_THROW(check_memory(e, 0, std::nullopt));
   EXPECT_NO_THROW(check_memory(e, e.total(), e.total()));
   try {
@@ -128,7 +158,8 @@ TEST(MemoryEstimate, TooBigIsRefusedWithBothNumbers) {
     EXPECT_NE(std::string(error.what()).find("MemAvailable"), std::string::npos) << error.what();
   }
   // A config far past any machine is refused on its exact terms, not overflowed into a small number.
-  const MemoryEstimate huge = estimate_parameter_memory(config(100000, 8192, 8192, 64, "additive"), {.kind = "adam"});
+  const MemoryEstimate huge = estimate_parameter_memory(seq2seq_parameter_shapes(config(100000, 8192, 8192, 64, "additive")),
+                                                        DType::F32, {.kind = "adam"});
   EXPECT_GT(huge.total(), uint64_t(1) << 38);
   EXPECT_TRUE(available_memory_bytes().has_value()) << "Linux has /proc/meminfo";
   EXPECT_GT(resident_memory_bytes(), 0u) << "Linux has /proc/self/statm";

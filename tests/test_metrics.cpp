@@ -8,9 +8,16 @@
 #include <limits>
 #include <sstream>
 
+#include "models/seq2seq/bleu.hpp"
+#include "runtime/model.hpp"
 #include "train/metrics.hpp"
 
 using namespace loom::models;
+using loom::runtime::perplexity;
+
+namespace {
+const std::string kHeader = MetricsLog::header({"valid_bleu"});
+}  // namespace
 
 namespace {
 
@@ -163,18 +170,18 @@ TEST(MetricsLog, WritesHeaderOnceAndRows) {
   std::filesystem::remove(path);
   {
     MetricsLog log(path);
-    log.append({1, 100, 3.5, 3.25, perplexity(3.25), 12.5, 0.001, 1830, 42.5});
+    log.append({1, 100, 3.5, 3.25, perplexity(3.25), {12.5}, 0.001, 1830, 42.5});
     // Rows are flushed at once: readable while the log is still open.
-    EXPECT_EQ(read_all(path), std::string(MetricsLog::kHeader) + "\n1,100,3.5,3.25,25.79034,12.5,0.001,1830,42.5\n");
-    log.append({1, 200, 3.0, kNaN, kNaN, kNaN, 0.001, 1900, 80});
+    EXPECT_EQ(read_all(path), kHeader + "\n1,100,3.5,3.25,25.79034,12.5,0.001,1830,42.5\n");
+    log.append({1, 200, 3.0, kNaN, kNaN, {kNaN}, 0.001, 1900, 80});
   }
-  std::string expected = std::string(MetricsLog::kHeader) +
+  std::string expected = kHeader +
                          "\n1,100,3.5,3.25,25.79034,12.5,0.001,1830,42.5"
                          "\n1,200,3,,,,0.001,1900,80\n";
   EXPECT_EQ(read_all(path), expected);
   {
     MetricsLog resumed(path);  // a resumed run continues the same file, no second header
-    resumed.append({2, 300, 2.5, kNaN, kNaN, kNaN, 0.0005, 2000, 120});
+    resumed.append({2, 300, 2.5, kNaN, kNaN, {kNaN}, 0.0005, 2000, 120});
   }
   EXPECT_EQ(read_all(path), expected + "2,300,2.5,,,,0.0005,2000,120\n");
   std::filesystem::remove(path);
@@ -185,26 +192,41 @@ TEST(MetricsLog, ResumeFromEarlierCheckpointDropsLaterRows) {
   std::filesystem::remove(path);
   {
     MetricsLog log(path);
-    for (int64_t step : {100, 200, 300}) log.append({1, step, 1, kNaN, kNaN, kNaN, 0.1, 10, double(step)});
+    for (int64_t step : {100, 200, 300}) log.append({1, step, 1, kNaN, kNaN, {kNaN}, 0.1, 10, double(step)});
   }
   {
     MetricsLog log(path, 200);
-    log.append({1, 300, 0.5, kNaN, kNaN, kNaN, 0.1, 10, 301});
+    log.append({1, 300, 0.5, kNaN, kNaN, {kNaN}, 0.1, 10, 301});
   }
-  EXPECT_EQ(read_all(path), std::string(MetricsLog::kHeader) +
+  EXPECT_EQ(read_all(path), kHeader +
                                 "\n1,100,1,,,,0.1,10,100\n1,200,1,,,,0.1,10,200\n1,300,0.5,,,,0.1,10,301\n");
   std::filesystem::remove(path);
 }
 
 TEST(MetricsLog, PartialLastRowFromACrashIsDropped) {
   std::string path = temp_path("crash.csv");
-  std::ofstream(path, std::ios::binary) << MetricsLog::kHeader << "\n1,100,1,,,,0.1,10,100\n1,200,0.";
+  std::ofstream(path, std::ios::binary) << kHeader << "\n1,100,1,,,,0.1,10,100\n1,200,0.";
   {
     MetricsLog log(path);
-    log.append({1, 200, 0.9, kNaN, kNaN, kNaN, 0.1, 10, 200});
+    log.append({1, 200, 0.9, kNaN, kNaN, {kNaN}, 0.1, 10, 200});
   }
   EXPECT_EQ(read_all(path),
-            std::string(MetricsLog::kHeader) + "\n1,100,1,,,,0.1,10,100\n1,200,0.9,,,,0.1,10,200\n");
+            kHeader + "\n1,100,1,,,,0.1,10,100\n1,200,0.9,,,,0.1,10,200\n");
+  std::filesystem::remove(path);
+}
+
+TEST(MetricsLog, ColumnsFollowTheModelsMetrics) {
+  std::string path = temp_path("lm.csv");
+  std::filesystem::remove(path);
+  {
+    MetricsLog log(path, std::nullopt, {"valid_bpc"});
+    log.append({1, 10, 2.0, 1.5, perplexity(1.5), {2.164}, 0.01, 100, 5});
+    EXPECT_THROW(log.append({1, 20, 2.0, 1.5, 4.0, {}, 0.01, 100, 6}), MetricsError);  // a column missing
+  }
+  EXPECT_EQ(read_all(path), "epoch,step,train_loss,valid_loss,valid_ppl,valid_bpc,lr,tokens_per_s,elapsed_s\n"
+                            "1,10,2,1.5,4.481689,2.164,0.01,100,5\n");
+  // A translator's log is not an LM's: reopening with other columns is refused.
+  EXPECT_THROW(MetricsLog(path, std::nullopt, {"valid_bleu"}), MetricsError);
   std::filesystem::remove(path);
 }
 

@@ -19,6 +19,7 @@
 #include "train/memory_estimate.hpp"
 #include "train/output_folder.hpp"
 #include "tests/support/checkpoint_files.hpp"
+#include "tests/support/model_options.hpp"
 #include "train/trainer.hpp"
 
 using namespace loom;
@@ -37,14 +38,13 @@ TrainOptions toy_options(const std::string& dir) {
   o.train_path = "data/toy.tsv";
   o.valid_path = "data/toy.tsv";
   o.out_dir = dir;
-  o.model.embed = 8;
-  o.model.hidden = 16;
-  o.model.dropout = 0.2;  // masks must replay exactly on resume
+  // dropout: masks must replay exactly on resume
+  o.model_options = testing_support::model_options(
+      "seq2seq", {{"embed", "8"}, {"hidden", "16"}, {"dropout", "0.2"}, {"bleu-sentences", "4"}});
   o.epochs = 3;
   o.batch_size = 4;
   o.seed = 5;
   o.schedule.base_lr = 0.01;
-  o.bleu_sentences = 4;
   o.log_every = 2;
   o.patience = 0;
   return o;

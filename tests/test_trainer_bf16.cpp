@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "tests/support/model_options.hpp"
 #include "ops/dnnl/bf16.hpp"
 #include "train/trainer.hpp"
 
@@ -26,14 +27,13 @@ TrainOptions toy_options(const std::string& dir, MatmulPrecision precision) {
   TrainOptions o;
   o.train_path = o.valid_path = "data/toy.tsv";
   o.out_dir = dir;
-  o.model.embed = 8;
-  o.model.hidden = 16;
-  o.model.matmul_precision = precision;
+  o.model_options =
+      testing_support::model_options("seq2seq", {{"embed", "8"}, {"hidden", "16"}, {"bleu-sentences", "4"}});
+  o.precision = precision;
   o.epochs = 2;
   o.batch_size = 4;
   o.seed = 5;
   o.schedule.base_lr = 0.01;
-  o.bleu_sentences = 4;
   o.patience = 0;
   return o;
 }

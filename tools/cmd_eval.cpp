@@ -1,4 +1,8 @@
-// `loom eval`: scores a checkpoint on a `source<TAB>target` file. Loss,
+// `loom eval`: scores a checkpoint of any model on a data file of its kind
+// (the kind is read from the checkpoint). Every model gets the
+// teacher-forced loss, perplexity and its own metrics (runtime::Model::
+// metrics, e.g. bits per character); the translator gets the full report
+// below. For the translator, on a `source<TAB>target` file: loss,
 // perplexity and token accuracy are teacher-forced (Seq2Seq::evaluate_batch on
 // batches in file order, over every non-pad target token, <eos> included);
 // corpus BLEU-4 decodes the sources (all, or the first --bleu-limit) and
@@ -14,9 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "io/checkpoint.hpp"
+#include "models/seq2seq/bleu.hpp"
 #include "models/seq2seq/decode.hpp"
-#include "train/metrics.hpp"
 #include "models/seq2seq/model_io.hpp"
+#include "runtime/model_family.hpp"
 #include "text/tokenizer.hpp"
 #include "tools/commands.hpp"
 #include "tools/model_loading.hpp"
@@ -39,7 +45,9 @@ struct EvalOptions {
 };
 
 std::string description() {
-  return "Evaluates a checkpoint on a tab-separated file of `source<TAB>target` lines:\n"
+  return "Evaluates a checkpoint on a data file of its model's kind (the kind is read from\n"
+         "the checkpoint): teacher-forced loss, perplexity and the model's own metrics.\n"
+         "For a translator, on a tab-separated file of `source<TAB>target` lines:\n"
          "teacher-forced loss (nats per target token), perplexity and token accuracy over\n"
          "every target token and <eos>, then corpus BLEU-4 (0-100, unsmoothed) of the\n"
          "decoded sources against the targets. Exit status 1 on an unreadable checkpoint\n"
@@ -81,7 +89,7 @@ void print_report(const EvalOptions& o, size_t num_pairs, const models::EvalResu
   std::cout << "data:           " << o.data << " (" << num_pairs << " pairs, " << forced.tokens
             << " target tokens with <eos>)\n"
             << "loss:           " << fixed(forced.loss(), 4) << " nats/token (teacher-forced)\n"
-            << "perplexity:     " << fixed(models::perplexity(forced.loss()), 3) << "\n"
+            << "perplexity:     " << fixed(runtime::perplexity(forced.loss()), 3) << "\n"
             << "token accuracy: " << fixed(forced.accuracy(), 4) << " (" << forced.correct << "/" << forced.tokens
             << ", teacher-forced)\n"
             << "BLEU-4:         " << fixed(bleu.bleu, 2) << " (" << bleu_count << " sentences, "
@@ -95,6 +103,40 @@ void print_report(const EvalOptions& o, size_t num_pairs, const models::EvalResu
     std::cout << "  note: no output has 4 or more words, so BLEU-4 is 0 by definition\n";
   else if (stats.totals[3] > 0 && stats.matches[3] == 0)
     std::cout << "  note: no 4-gram of the outputs is in its reference, so BLEU-4 is 0\n";
+}
+
+// Any model but the translator: loss, perplexity and its metrics over the
+// file's examples in order.
+int evaluate_generic(const EvalOptions& o, const std::string& kind) {
+  runtime::LoadedModel loaded = runtime::load_model(o.checkpoint, {.allow_nonfinite = o.allow_nonfinite});
+  const runtime::ModelFamily family = runtime::model_registry().make(kind);
+  runtime::RunRequest request;
+  for (const runtime::OptionSpec& spec : family.options) request.options[spec.name] = spec.default_value;
+  for (const auto& [key, value] : loaded.model->config()) request.options[key] = value;
+  request.batch_size = o.batch;
+  const std::unique_ptr<runtime::Dataset> data = family.open_data(*loaded.model, o.data, request, false);
+  runtime::Evaluation total;
+  for (const std::string& name : loaded.model->evaluation_counts()) total.counts[name] = 0;
+  for (const auto& examples : data->evaluation_plan()) total += loaded.model->evaluate_batch(*data->make_batch(examples));
+  std::cout << "data:           " << data->describe() << " (" << total.tokens << " tokens)\n"
+            << "loss:           " << fixed(total.loss(), 4) << " nats/token (teacher-forced)\n"
+            << "perplexity:     " << fixed(runtime::perplexity(total.loss()), 3) << "\n";
+  for (const runtime::Metric& m : loaded.model->metrics(total, *data, true)) std::cout << m.text << "\n";
+  if (!std::isfinite(total.loss())) {
+    std::cerr << "loom " << kCommand << ": the loss on " << o.data << " is not finite (" << total.loss() << ")\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+// The checkpoint's model kind, or "" after reporting why it cannot be read.
+std::string checkpoint_kind(const std::string& path) {
+  try {
+    return runtime::checkpoint_model_kind(models::read_checkpoint_info(path));
+  } catch (const std::exception& e) {
+    std::cerr << "loom " << kCommand << ": " << e.what() << "\n";
+    return "";
+  }
 }
 
 }  // namespace
@@ -134,6 +176,16 @@ int run_eval(const Args& args) {
     return kExitUsage;
   }
   if (o.threads > 0) omp_set_num_threads(o.threads);
+  const std::string kind = checkpoint_kind(o.checkpoint);
+  if (kind.empty()) return kExitFailure;
+  if (kind != models::kSeq2SeqKind) {
+    try {
+      return evaluate_generic(o, kind);
+    } catch (const std::exception& e) {
+      std::cerr << "loom " << kCommand << ": " << e.what() << "\n";
+      return kExitFailure;
+    }
+  }
 
   std::optional<models::LoadedModel> model = load_model_or_report(kCommand, o.checkpoint, o.allow_nonfinite);
   if (!model) return kExitFailure;

@@ -1,6 +1,8 @@
-// `loom train`: trains the attention translator (train/trainer.hpp) from
-// TSV files, with a live progress line, validation each epoch, checkpoints
-// every epoch and on Ctrl-C, and --resume to continue exactly.
+// `loom train`: trains any registered model (train/trainer.hpp), the
+// translator by default or the one --model names, with a live progress
+// line, validation each epoch, checkpoints every epoch and on Ctrl-C, and
+// --resume to continue exactly. The model's own options come from its family
+// (runtime/model_family.hpp); a resumed run takes the checkpoint's kind.
 #include <omp.h>
 
 #include <algorithm>
@@ -11,23 +13,24 @@
 #include <optional>
 
 #include "distributed/world.hpp"
+#include "io/checkpoint.hpp"
+#include "models/seq2seq/attention.hpp"
+#include "ops/dnnl/bf16.hpp"
+#include "tools/commands.hpp"
+#include "tools/model_options.hpp"
+#include "tools/option_checks.hpp"
+#include "tools/profile_report.hpp"
 #include "train/memory_estimate.hpp"
 #include "train/output_folder.hpp"
 #include "train/trainer.hpp"
-#include "ops/dnnl/bf16.hpp"
-#include "tools/commands.hpp"
-#include "tools/option_checks.hpp"
-#include "tools/profile_report.hpp"
 
 namespace loom::cli {
 namespace po = boost::program_options;
 
 namespace {
 
-// Sizes past these are typos, not models: refusing them up front beats
-// gigabytes of allocation and a bare std::bad_alloc.
-constexpr int64_t kMaxWidth = 8192;  // --embed, --hidden
-constexpr int64_t kMaxLayers = 64;
+// Past this it is a typo: refusing it up front beats gigabytes of
+// allocation and a bare std::bad_alloc.
 constexpr int64_t kMaxBatch = 65536;
 
 std::atomic<bool> g_stop{false};
@@ -42,12 +45,15 @@ void on_interrupt(int) {
 
 void add_data_options(po::options_description& d, models::TrainOptions& o) {
   d.add_options()
-      ("train", po::value(&o.train_path)->default_value(o.train_path), "training pairs (source<TAB>target per line)")
-      ("valid", po::value(&o.valid_path)->default_value(o.valid_path), "validation pairs")
+      ("model", po::value(&o.model)->value_name("NAME"),
+       "the model to train (default seq2seq; with --resume, the checkpoint's): see the list below")
+      ("train", po::value(&o.train_path)->value_name("FILE"), "training data (default: the model's bundled data)")
+      ("valid", po::value(&o.valid_path)->value_name("FILE"), "validation data (default: the model's bundled data)")
       ("out", po::value(&o.out_dir)->default_value(o.out_dir),
        "folder for last/best checkpoints, metrics.csv and loss.svg")
       ("resume", po::value(&o.resume)->value_name("CHECKPOINT"),
-       "continue from a checkpoint (model options are then read from it)")
+       "continue from a checkpoint (its model kind and architecture are read from it; an explicit model option "
+       "that contradicts it is refused)")
       ("max-memory", po::value<std::string>()->value_name("SIZE")->notifier([&o](const std::string& text) {
          try {
            o.max_memory = models::parse_memory_size(text);
@@ -59,35 +65,9 @@ void add_data_options(po::options_description& d, models::TrainOptions& o) {
        "the memory available (MemAvailable) is always checked")
       ("overwrite", po::bool_switch(&o.overwrite),
        "start afresh in an --out folder that holds an earlier run's checkpoints and metrics, deleting them")
-      ("max-train-pairs", po::value(&o.max_train_pairs)->default_value(o.max_train_pairs)
-           ->notifier(at_least<int64_t>("max-train-pairs", 0)),
-       "use only the first N training pairs (0 = all)")
-      ("min-freq", po::value(&o.vocab.min_frequency)->default_value(o.vocab.min_frequency)
-           ->notifier(at_least<int64_t>("min-freq", 1)),
-       "rarer words become <unk>")
-      ("max-vocab", po::value(&o.vocab.max_size)->default_value(o.vocab.max_size)
-           ->notifier(at_least<int64_t>("max-vocab", 0)),
-       "largest vocabulary, reserved ids included (0 = no limit)");
-}
-
-void add_model_options(po::options_description& d, models::TrainOptions& o) {
-  d.add_options()
-      ("embed", po::value(&o.model.embed)->default_value(o.model.embed)
-           ->notifier(in_range<int64_t>("embed", 1, kMaxWidth)), "embedding size E")
-      ("hidden", po::value(&o.model.hidden)->default_value(o.model.hidden)
-           ->notifier(in_range<int64_t>("hidden", 1, kMaxWidth)), "LSTM hidden size H")
-      ("layers", po::value(&o.model.layers)->default_value(o.model.layers)
-           ->notifier(in_range<int64_t>("layers", 1, kMaxLayers)), "LSTM layers L")
-      ("attention", po::value(&o.model.attention)->default_value(o.model.attention),
-       models::attention_registry().names_text(" | ").c_str())
-      ("dropout", po::value(&o.model.dropout)->default_value(o.model.dropout)
-           ->notifier(below<double>("dropout", 0.0, 1.0)), "dropout on embeddings and LSTM outputs")
-      ("label-smoothing", po::value(&o.model.label_smoothing)->default_value(o.model.label_smoothing)
-           ->notifier(below<double>("label-smoothing", 0.0, 1.0)),
-       "label smoothing of the training loss")
       ("precision", po::value<std::string>()->default_value("f32")->notifier([&o](const std::string& v) {
          one_of("precision", {"f32", "bf16"})(v);
-         o.model.matmul_precision = *parse_precision(v);
+         o.precision = *parse_precision(v);
        }),
        "matrix products in f32, or bf16 with f32 accumulation (weights, optimiser and loss stay f32; needs "
        "AVX512-BF16 or AMX)");
@@ -95,7 +75,7 @@ void add_model_options(po::options_description& d, models::TrainOptions& o) {
 
 // bf16 on a CPU that cannot run it is refused before any data is read.
 bool precision_supported(const models::TrainOptions& o) {
-  if (o.model.matmul_precision != MatmulPrecision::BF16) return true;
+  if (o.precision != MatmulPrecision::BF16) return true;
   if (o.deterministic) {  // fixed blocks would round their operands into one shared buffer at once
     std::cerr << "loom train: --deterministic works with --precision f32 only\n";
     return false;
@@ -111,12 +91,6 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
       ("epochs", po::value(&o.epochs)->default_value(o.epochs)->notifier(at_least<int64_t>("epochs", 1)), "epochs")
       ("batch", po::value(&o.batch_size)->default_value(o.batch_size)
            ->notifier(in_range<int64_t>("batch", 1, kMaxBatch)), "sentence pairs per batch")
-      ("bucket-width", po::value(&o.bucket_width)->default_value(o.bucket_width)
-           ->notifier(at_least<int64_t>("bucket-width", 1)),
-       "source lengths per batching bucket (1 = equal lengths)")
-      ("length-multiple", po::value(&o.length_multiple)->default_value(o.length_multiple)
-           ->notifier(in_range<int64_t>("length-multiple", 1, 64)),
-       "pad batch lengths up to a multiple of this, so fewer plans are compiled")
       ("seed", po::value(&o.seed)->default_value(o.seed), "fixes data order, initialisation and dropout")
       ("optimizer", po::value(&o.optimizer.kind)->default_value(o.optimizer.kind),
        optim::optimizer_registry().names_text(" | ").c_str())
@@ -142,9 +116,6 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
       ("max-minutes", po::value(&o.max_minutes)->default_value(o.max_minutes)
            ->notifier(at_least<double>("max-minutes", 0.0)),
        "stop with a checkpoint after this many minutes (0 = no limit)")
-      ("bleu-sentences", po::value(&o.bleu_sentences)->default_value(o.bleu_sentences)
-           ->notifier(at_least<int64_t>("bleu-sentences", 0)),
-       "validation sentences translated for BLEU each epoch")
       ("log-every", po::value(&o.log_every)->default_value(o.log_every)
            ->notifier(at_least<int64_t>("log-every", 0)), "steps per row of metrics.csv")
       ("log-batches", po::value(&o.batch_log_path)->value_name("FILE"),
@@ -156,7 +127,8 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
 
 // Every registered kind with its help line, read from the registries.
 std::string extension_kinds() {
-  return "\n\nAttention kinds (--attention):\n" + models::attention_registry().help_lines() +
+  return "\n\nModels (--model):\n" + model_list() + "Attention kinds (--attention):\n" +
+         models::attention_registry().help_lines() +
          "Optimisers (--optimizer):\n" + optim::optimizer_registry().help_lines() +
          "Learning-rate schedules (--schedule):\n" + optim::schedule_registry().help_lines();
 }
@@ -190,6 +162,32 @@ std::string distributed_help() {
          (distributed::World::built_with_mpi() ? "This loom is built with MPI." : "This loom is built without MPI.");
 }
 
+// The last line on stdout: what the run reached and where it left it.
+void print_summary(const models::TrainResult& r) {
+  std::cout << "steps " << r.global_step << "  best valid loss " << r.best_valid_loss;
+  for (const runtime::Metric& m : r.last_metrics) std::cout << "  last " << m.text;
+  if (r.checkpoint.empty())
+    std::cout << "  no checkpoint written\n";
+  else
+    std::cout << "  checkpoint " << r.checkpoint << "\n";
+}
+
+// The family a command line means: the checkpoint's kind on --resume, else
+// --model (default seq2seq). Throws with the reason when neither is known.
+const runtime::ModelFamily family_of(const Args& args, std::string& kind) {
+  const std::string resume = peek_option(args, "resume");
+  kind = peek_option(args, "model");
+  if (!resume.empty()) {
+    try {
+      kind = runtime::checkpoint_model_kind(models::read_checkpoint_info(resume));
+    } catch (const std::exception&) {
+      // The run itself reports an unreadable checkpoint, naming it.
+    }
+  }
+  if (kind.empty()) kind = "seq2seq";
+  return runtime::model_registry().make(kind);
+}
+
 // The run itself, once the options are read: with more than one rank an
 // error on this rank ends the whole job, since the others would wait for it.
 int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& profiler,
@@ -208,11 +206,12 @@ int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& p
   int code = kExitOk;
   try {
     models::TrainResult r = models::train(o, world->is_root() ? std::cerr : silent, &g_stop);
-    if (world->is_root())
-      std::cout << "steps " << r.global_step << "  best valid loss " << r.best_valid_loss << "  last BLEU "
-                << r.last_valid_bleu << "  checkpoint " << r.checkpoint << "\n";
+    if (world->is_root()) print_summary(r);
     if (o.profiler) return world->is_root() ? report_profile(profiler, profile.trace_path, "train") : kExitOk;
     return g_stop.load() ? 130 : kExitOk;
+  } catch (const models::OptionConflict& e) {
+    std::cerr << who << e.what() << "\n";
+    code = kExitUsage;
   } catch (const models::OutputFolderNotEmpty& e) {
     std::cerr << who << e.what() << "\n";
     code = kExitUsage;
@@ -229,6 +228,14 @@ int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& p
 int run_train(const Args& args) {
   models::TrainOptions o;
   o.schedule.base_lr = 2e-3;
+  std::string kind;
+  runtime::ModelFamily family;
+  try {
+    family = family_of(args, kind);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "loom train: --model: " << e.what() << "\n";
+    return kExitUsage;
+  }
   int threads = 0;
   double dist_timeout = 300;
   int64_t bucket_kb = o.bucket_bytes / 1024;
@@ -244,12 +251,15 @@ int run_train(const Args& args) {
            ->notifier(in_range<int64_t>("bucket-kb", 1, 1 << 20)),
       "under mpirun: KiB of gradients per bucket; each bucket's sum starts as soon as backward has produced it");
   add_data_options(opts, o);
-  add_model_options(opts, o);
   add_optimizer_options(opts, o);
+  po::options_description model_opts("options of the model '" + kind + "' (loom train --model NAME --help for another)");
+  add_family_options(model_opts, family, o.model_options);
+  opts.add(model_opts);
   ProfileRequest profile;
   add_profile_options(opts, profile);
   std::string text =
-      "Trains the attention encoder-decoder translator. Progress goes to stderr;\n"
+      "Trains a model: the attention encoder-decoder translator, or the one --model\n"
+      "names (its data: " + family.data_help + "). Progress goes to stderr;\n"
       "every epoch writes OUT/last.safetensors (and OUT/best.safetensors when the\n"
       "validation loss improves), OUT/metrics.csv and OUT/loss.svg. Ctrl-C saves\n"
       "OUT/last.safetensors and stops; --resume OUT/last.safetensors continues\n"
@@ -272,6 +282,7 @@ int run_train(const Args& args) {
     o.profile_steps = profile.steps;
   }
   if (!precision_supported(o)) return kExitUsage;
+  o.explicit_model_options = explicit_family_options(family, vm);
   o.bucket_bytes = bucket_kb * 1024;
   if (int t = threads_per_rank(threads); t > 0) omp_set_num_threads(t);
   std::signal(SIGINT, on_interrupt);

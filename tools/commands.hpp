@@ -42,5 +42,6 @@ int run_bench(const Args& args);      // tools/cmd_bench.cpp
 int run_translate(const Args& args);  // tools/cmd_translate.cpp
 int run_eval(const Args& args);       // tools/cmd_eval.cpp
 int run_lengths(const Args& args);    // tools/cmd_lengths.cpp
+int run_generate(const Args& args);   // tools/cmd_generate.cpp
 
 }  // namespace loom::cli

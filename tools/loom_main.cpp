@@ -1,14 +1,16 @@
 // The `loom` command: `loom <command> [options]`. This file only dispatches:
 // each command lives in tools/cmd_<name>.cpp (see tools/commands.hpp).
-// User ops are linked in here: a program that wants its own ops available to
-// `loom gradcheck --op NAME` calls their register function at start-up, as
-// this one does for the swish example (examples/swish_op.hpp).
+// Every extension point is filled by explicit calls at start-up: the
+// built-in models (models/register_models.hpp) and the examples written as a
+// user would (examples/register_examples.hpp: an op, attention kinds, an
+// optimiser, a model). A program of one's own does the same for its ops,
+// layers and models.
 #include <cstdio>
 #include <exception>
 #include <iostream>
 
-#include "examples/tanh_general_attention.hpp"
-#include "examples/swish_op.hpp"
+#include "examples/register_examples.hpp"
+#include "models/register_models.hpp"
 #include "ops/openmp_waiting.hpp"
 #include "tools/commands.hpp"
 
@@ -21,7 +23,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"gradcheck", "check ops' analytic gradients against finite differences (f64)", run_gradcheck},
       {"explain", "compile a demo graph or the translator and print its plans (and DOT)", run_explain},
-      {"train", "train the attention translator on TSV sentence pairs", run_train},
+      {"train", "train a model (--model NAME; the attention translator by default)", run_train},
       {"bench", "time the translator's training step on a benchmark configuration (--profile: per step)", run_bench},
       {"translate", "translate sentences (arguments or stdin lines) with a checkpoint", run_translate},
       {"eval", "score a checkpoint on a TSV file: loss, perplexity, accuracy, BLEU-4", run_eval},
@@ -107,8 +109,8 @@ int main_dispatch(int argc, char** argv) {
 int main(int argc, char** argv) {
   loom::prefer_passive_openmp_waiting(argv);
   try {
-    loom::examples::register_swish();
-    loom::examples::register_tanh_general_attention();
+    loom::models::register_builtin_models();
+    loom::examples::register_examples();
     return loom::cli::main_dispatch(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "loom: error: %s\n", e.what());

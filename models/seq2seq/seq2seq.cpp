@@ -252,8 +252,10 @@ const std::string& Seq2Seq::shape_key(const text::Batch& batch) {
   append_dim(key_, 'S', source_length(batch));
   append_dim(key_, 'T', target_length(batch));
   const Shape mask_shape{rows_of(batch), 1, source_length(batch)};
-  if (!(source_mask_.shape() == mask_shape)) source_mask_ = Tensor(config_.dtype, mask_shape);
-  if (target_lengths_.numel() != rows_of(batch)) target_lengths_ = Tensor(DType::I32, {rows_of(batch)});
+  if (!(source_mask_.shape() == mask_shape) || source_mask_.dtype() != config_.dtype)
+    source_mask_ = Tensor(config_.dtype, mask_shape);
+  if (!(target_lengths_.shape() == Shape{rows_of(batch)}) || target_lengths_.dtype() != DType::I32)
+    target_lengths_ = Tensor(DType::I32, {rows_of(batch)});
   fill_mask_and_lengths(batch, source_mask_, target_lengths_);
   return key_;
 }

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
-"""PyTorch twin of Loom's attention encoder-decoder (docs/MODEL.md).
+"""PyTorch twins of Loom's attention encoder-decoder and its LSTM language model
+(docs/MODEL.md).
 
 Reads and writes Loom checkpoints (safetensors, docs/CHECKPOINTS.md) with no
 package beyond torch: the format is parsed here with json + struct and
 validated as strictly as Loom's reader. The model uses docs/MODEL.md's parameter
 names, so a Loom checkpoint loads with load_state_dict(strict=True) and back.
 
-The C++ code (models/seq2seq.cpp, models/attention.cpp, ops/lstm.hpp,
-ops/loss.hpp) is the reference: every formula here is written to equal it, and
-tests/test_torch_parity.cpp checks the loss and every gradient against it.
+The C++ code (models/seq2seq.cpp, models/attention.cpp, models/lm/
+language_model.cpp, ops/lstm.hpp, ops/loss.hpp) is the reference: every
+formula here is written to equal it, and tests/test_torch_parity.cpp and
+tests/test_lm_torch_parity.cpp check the loss and every gradient against it.
 
 Commands (run with /usr/bin/python3, which has Debian's python3-torch):
   make   --out F --src-vocab 7 --tgt-vocab 9 [--embed 8 --hidden 16 --layers 1
@@ -17,10 +19,14 @@ Commands (run with /usr/bin/python3, which has Debian's python3-torch):
   loss   --checkpoint F --batch B --out G [--double] [--with-outputs] [--label-smoothing X]
   resave --checkpoint F --out G
   info   --checkpoint F
+  lm-make --out F --vocab 9 [--embed 8 --hidden 8 --layers 1 --tie-weights no
+          --unit char --seed 0 --init-scale 0.1]   (a language model, docs/MODEL.md)
+  lm-loss --checkpoint F --batch B --out G [--double] [--with-outputs]
   many   --commands FILE   (one command line per line, all in this process:
                             torch is imported once)
 `loss` writes "loss" (0-d), "grad.<param>" for every parameter and, with
---with-outputs, "logits" [B,T,Vt] and "attention" [B,T,S].
+--with-outputs, "logits" [B,T,Vt] and "attention" [B,T,S]. `lm-loss` does the
+same for a language model on a batch of "input", "target" (B,T) and "lengths" (B).
 """
 import argparse
 import json
@@ -351,6 +357,113 @@ def synthetic_vocab(size, prefix):
     return RESERVED_TOKENS + [f"{prefix}{i}" for i in range(len(RESERVED_TOKENS), size)]
 
 
+# ---- the language model (docs/MODEL.md, The language model) ----
+
+class OutputLayer(nn.Module):
+    """out.bias [V] and, untied, out.weight [V,H]; a tied model has no
+    out.weight: its output layer reads the embedding table (E == H)."""
+
+    def __init__(self, vocab, hidden, tied):
+        super().__init__()
+        self.bias = nn.Parameter(torch.empty(vocab))
+        if tied:
+            self.register_parameter("weight", None)
+        else:
+            self.weight = nn.Parameter(torch.empty(vocab, hidden))
+
+
+class LoomLanguageModel(nn.Module):
+    """Twin of models/lm/language_model.cpp: embedding -> L-layer LSTM from
+    zero states over each row's real positions -> linear over the vocabulary;
+    the loss is the mean cross-entropy over non-pad targets. Dropout is a
+    training option that the parity checks leave at 0."""
+
+    def __init__(self, vocab, embed, hidden, layers=1, tie_weights=False):
+        super().__init__()
+        if tie_weights and embed != hidden:
+            raise ValueError(f"tied weights need embed == hidden, got {embed} and {hidden}")
+        self.embedding = nn.Embedding(vocab, embed)
+        self.lstm = nn.LSTM(embed, hidden, layers, batch_first=True)
+        self.out = OutputLayer(vocab, hidden, tie_weights)
+
+    def forward(self, input, lengths):
+        """input (B,T) ids padded with 0, lengths (B) >= 1; returns logits (B,T,V)."""
+        T = input.shape[1]
+        packed = pack_padded_sequence(self.embedding(input.long()), lengths.long().cpu(), batch_first=True,
+                                      enforce_sorted=False)
+        outputs, _ = self.lstm(packed)
+        h, _ = pad_packed_sequence(outputs, batch_first=True, total_length=T)  # zero at padding
+        weight = self.embedding.weight if self.out.weight is None else self.out.weight
+        return F.linear(h, weight, self.out.bias)
+
+    def loss(self, logits, target):
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1).long(), ignore_index=PAD)
+
+
+def lm_config(vocab, embed, hidden, layers, tie_weights, unit="char", dropout=0.0, seed=1):
+    """loom.config as models/lm/config.cpp writes it (every key, values as strings)."""
+    return {"vocab": str(vocab), "embed": str(embed), "hidden": str(hidden), "layers": str(layers),
+            "dropout": repr(float(dropout)), "tie_weights": "yes" if tie_weights else "no", "unit": unit,
+            "seed": str(seed)}
+
+
+def load_lm_checkpoint(path):
+    """Returns (model, vocabulary tokens, config dict) of a Loom language model checkpoint."""
+    tensors, metadata = read_safetensors(path)
+    if metadata.get("loom.format_version") != FORMAT_VERSION:
+        _fail(path, f"loom.format_version is {metadata.get('loom.format_version')!r}, expected {FORMAT_VERSION!r}")
+    if metadata.get("loom.model") != "lm":
+        _fail(path, f"holds a {metadata.get('loom.model')!r} model, not a language model ('lm')")
+    config = json.loads(metadata.get("loom.config", "{}"))
+    vocab = json.loads(metadata["loom.vocab"])
+    try:
+        v, embed = tensors["embedding.weight"].shape
+        hidden = tensors["lstm.weight_hh_l0"].shape[1]
+    except KeyError as e:
+        _fail(path, f"lacks the parameter {e}")
+    layers = sum(1 for k in tensors if k.startswith("lstm.weight_hh_l"))
+    model = LoomLanguageModel(v, embed, hidden, layers, "out.weight" not in tensors)
+    model.to(tensors["embedding.weight"].dtype)
+    model.load_state_dict(tensors, strict=True)
+    return model, vocab, config
+
+
+def cmd_lm_make(args):
+    if args.vocab < 5:
+        sys.exit("lm-make: --vocab needs at least 5 (4 reserved tokens + 1)")
+    torch.manual_seed(args.seed)
+    tied = args.tie_weights == "yes"
+    model = LoomLanguageModel(args.vocab, args.embed, args.hidden, args.layers, tied)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.uniform_(-args.init_scale, args.init_scale)
+    config = lm_config(args.vocab, args.embed, args.hidden, args.layers, tied, args.unit, seed=args.seed)
+    metadata = {"loom.written_by": "loom_torch.py", "loom.model": "lm", "loom.config": json.dumps(config, sort_keys=True),
+                "loom.vocab": json.dumps(synthetic_vocab(args.vocab, "w"), ensure_ascii=False),
+                "loom.format_version": FORMAT_VERSION}
+    save_checkpoint(model, args.out, metadata)
+
+
+def cmd_lm_loss(args):
+    model, _, _ = load_lm_checkpoint(args.checkpoint)
+    batch, _ = read_safetensors(args.batch)
+    for key in ("input", "target", "lengths"):
+        if key not in batch:
+            _fail(args.batch, f"lacks the batch tensor '{key}'")
+    if args.double:
+        model.double()
+    logits = model(batch["input"], batch["lengths"])
+    loss = model.loss(logits, batch["target"])
+    loss.backward()
+    out = {"loss": loss.detach()}
+    for name, p in model.named_parameters():
+        out["grad." + name] = p.grad if p.grad is not None else torch.zeros_like(p)
+    if args.with_outputs:
+        out["logits"] = logits.detach()
+    write_safetensors(args.out, out, {"loom.loss_dtype": "F64" if args.double else "F32"})
+    print(f"loss {loss.item():.9g}")
+
+
 # ---- commands ----
 
 def cmd_make(args):
@@ -482,12 +595,28 @@ def main(argv=None):
     resave.add_argument("--out", required=True)
     info = sub.add_parser("info", help="print a checkpoint's config and parameter shapes")
     info.add_argument("--checkpoint", required=True)
+    lm_make = sub.add_parser("lm-make", help="write a randomly initialised language model checkpoint")
+    lm_make.add_argument("--out", required=True)
+    lm_make.add_argument("--vocab", type=int, required=True)
+    lm_make.add_argument("--embed", type=int, default=8)
+    lm_make.add_argument("--hidden", type=int, default=8)
+    lm_make.add_argument("--layers", type=int, default=1)
+    lm_make.add_argument("--tie-weights", choices=["yes", "no"], default="no")
+    lm_make.add_argument("--unit", choices=["word", "char"], default="char")
+    lm_make.add_argument("--seed", type=int, default=0)
+    lm_make.add_argument("--init-scale", type=float, default=0.1)
+    lm_loss = sub.add_parser("lm-loss", help="a language model's loss and every gradient for a batch")
+    lm_loss.add_argument("--checkpoint", required=True)
+    lm_loss.add_argument("--batch", required=True)
+    lm_loss.add_argument("--out", required=True)
+    lm_loss.add_argument("--double", action="store_true", help="compute in float64")
+    lm_loss.add_argument("--with-outputs", action="store_true", help="also write the logits")
     many = sub.add_parser("many", help="run the command lines of a file, importing torch once")
     many.add_argument("--commands", required=True)
     args = parser.parse_args(argv)
     try:
         {"make": cmd_make, "batch": cmd_batch, "loss": cmd_loss, "resave": cmd_resave, "info": cmd_info,
-         "many": cmd_many}[
+         "many": cmd_many, "lm-make": cmd_lm_make, "lm-loss": cmd_lm_loss}[
             args.command](args)
     except (SafetensorsError, OSError) as e:
         sys.exit(f"loom_torch.py {args.command}: {e}")

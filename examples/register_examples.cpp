@@ -1,0 +1,15 @@
+#include "examples/register_examples.hpp"
+
+#include "examples/swish_op.hpp"
+#include "examples/tanh_general_attention.hpp"
+
+namespace loom::examples {
+
+void register_examples() {
+  register_swish();
+  register_tanh_general_attention();
+  register_shared_projection_attention();
+  register_sign_sgd();
+}
+
+}  // namespace loom::examples
