@@ -124,7 +124,7 @@ Seq2SeqConfig config_from_map(const std::map<std::string, std::string>& v, const
   return c;
 }
 
-void save_model(const std::string& path, Seq2Seq& model, const text::Vocabulary& source_vocab,
+void save_model(const std::string& path, const Seq2Seq& model, const text::Vocabulary& source_vocab,
                 const text::Vocabulary& target_vocab) {
   CheckpointInfo info;
   info.config_json = config_to_json(config_to_map(model.config()));

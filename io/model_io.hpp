@@ -33,7 +33,7 @@ struct LoadModelOptions {
 // loom.config of a model checkpoint, read from its header alone.
 Seq2SeqConfig read_model_config(const std::string& path);
 
-void save_model(const std::string& path, Seq2Seq& model, const text::Vocabulary& source_vocab,
+void save_model(const std::string& path, const Seq2Seq& model, const text::Vocabulary& source_vocab,
                 const text::Vocabulary& target_vocab);
 // Builds the model its metadata describes and loads its weights strictly.
 // Before anything is allocated, every size in loom.config is checked against
