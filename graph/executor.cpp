@@ -73,11 +73,14 @@ void Executor::bind_buffers() {
     TensorRef r{nullptr, b.type};
     if (b.arena == Arena::Parameter) {
       const std::string& name = g.node(b.value.node).name;
-      TensorRef p = params_->value(name);
+      ConstTensorRef p = params_->read_value(name);
       if (!(p.type == b.type))
         throw GraphError("parameter '" + name + "' is " + b.type.str() + " in the graph but " + p.type.str() +
                          " in the parameter store");
-      r.data = p.data;
+      // Binding is a read, not a write (so compiling a plan leaves other plans'
+      // packed weights valid): steps only read parameter buffers, since only
+      // transient buffers are ever reused in place (passes/plan_memory.cpp).
+      r.data = const_cast<void*>(p.data);
     } else {
       r.data = (b.arena == Arena::Transient ? transient : arenas_[size_t(b.arena)].get()) + b.offset;
     }

@@ -60,10 +60,19 @@ const ParameterStore::Entry& ParameterStore::entry(std::string_view name) const 
   throw GraphError("no parameter named '" + std::string(name) + "' in the parameter store");
 }
 
+std::byte* ParameterStore::start_of(const AlignedBuffer& buffer, const Entry& e) const {
+  return buffer.get() + size_t(e.offset) * dtype_size(dtype_);
+}
+
 TensorRef ParameterStore::value(std::string_view name) {
   const Entry& e = entry(name);
   ++values_version_;
-  return {values_.get() + size_t(e.offset) * dtype_size(dtype_), {dtype_, e.shape}};
+  return {start_of(values_, e), {dtype_, e.shape}};
+}
+
+ConstTensorRef ParameterStore::read_value(std::string_view name) const {
+  const Entry& e = entry(name);
+  return {start_of(values_, e), {dtype_, e.shape}};
 }
 
 bool ParameterStore::holds_value(const void* p) const {
@@ -73,7 +82,7 @@ bool ParameterStore::holds_value(const void* p) const {
 
 TensorRef ParameterStore::grad(std::string_view name) {
   const Entry& e = entry(name);
-  return {grads_.get() + size_t(e.offset) * dtype_size(dtype_), {dtype_, e.shape}};
+  return {start_of(grads_, e), {dtype_, e.shape}};
 }
 
 void ParameterStore::fill_uniform(std::mt19937_64& rng, double scale) {
@@ -90,7 +99,7 @@ void ParameterStore::fill_uniform(std::mt19937_64& rng, double scale) {
 
 void ParameterStore::zero_grads() { std::memset(grads_.get(), 0, size_t(capacity_) * dtype_size(dtype_)); }
 
-std::vector<std::string> ParameterStore::nonfinite(bool gradients) {
+std::vector<std::string> ParameterStore::nonfinite(bool gradients) const {
   auto finite = [](const auto* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
       if (!std::isfinite(x[i])) return false;
@@ -98,8 +107,10 @@ std::vector<std::string> ParameterStore::nonfinite(bool gradients) {
   };
   std::vector<std::string> bad;
   for (const Entry& e : entries_) {
-    TensorRef t = gradients ? grad(e.name) : value(e.name);
-    if (!(dtype_ == DType::F64 ? finite(t.ptr<double>(), t.numel()) : finite(t.ptr<float>(), t.numel())))
+    const std::byte* t = start_of(gradients ? grads_ : values_, e);
+    const int64_t n = e.shape.numel();
+    if (!(dtype_ == DType::F64 ? finite(reinterpret_cast<const double*>(t), n)
+                               : finite(reinterpret_cast<const float*>(t), n)))
       bad.push_back(e.name);
   }
   return bad;

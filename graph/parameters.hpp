@@ -33,7 +33,10 @@ class ParameterStore {
 
   bool has(std::string_view name) const;
   const Entry& entry(std::string_view name) const;  // throws GraphError naming the missing parameter
-  TensorRef value(std::string_view name);
+  TensorRef value(std::string_view name);  // a write access: see values_data()
+  // A read access: it does not bump values_version, so saving, checking or
+  // binding the values keeps packed copies of them valid.
+  ConstTensorRef read_value(std::string_view name) const;
   TensorRef grad(std::string_view name);
   const std::vector<Entry>& entries() const { return entries_; }
 
@@ -47,6 +50,8 @@ class ParameterStore {
     ++values_version_;
     return values_.get();
   }
+  // The values for reading, without counting as a write.
+  const void* read_values_data() const { return values_.get(); }
   void* grads_data() { return grads_.get(); }
   uint64_t layout_version() const { return version_; }
   // Changes whenever the values may have changed (see values_data()).
@@ -59,13 +64,15 @@ class ParameterStore {
   void zero_grads();
 
   // Names of the parameters whose values (or gradients) hold a NaN or an
-  // infinity, in declaration order.
-  std::vector<std::string> nonfinite(bool gradients = false);
+  // infinity, in declaration order. Only reads.
+  std::vector<std::string> nonfinite(bool gradients = false) const;
 
  private:
   DType dtype_;
   std::vector<Entry> entries_;
   void reserve(int64_t elements);
+  // Where entry e starts in `buffer` (values_ or grads_).
+  std::byte* start_of(const AlignedBuffer& buffer, const Entry& e) const;
 
   // Name -> position in entries_; std::less<> finds string_views without a copy.
   std::map<std::string, size_t, std::less<>> index_;

@@ -1,6 +1,6 @@
 // Value types shared by every layer: DType, Shape (at most 4 dims, inline),
-// TensorType, a non-owning TensorRef view, and Tensor, which owns 64-byte
-// aligned storage. Shapes are row-major; dims are int64_t.
+// TensorType, the non-owning views TensorRef and ConstTensorRef, and Tensor,
+// which owns 64-byte aligned storage. Shapes are row-major; dims are int64_t.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -58,6 +58,21 @@ struct TensorRef {
   void* data = nullptr;
   TensorType type;
   template <class T> T* ptr() const { return static_cast<T*>(data); }
+  int64_t numel() const { return type.shape.numel(); }
+  const Shape& shape() const { return type.shape; }
+  DType dtype() const { return type.dtype; }
+};
+
+// A read-only view, for readers that must neither change what they look at
+// nor count as writers (ParameterStore::read_value). A TensorRef converts to
+// it as a T* converts to a const T*.
+struct ConstTensorRef {
+  const void* data = nullptr;
+  TensorType type;
+  ConstTensorRef() = default;
+  ConstTensorRef(const void* d, TensorType t) : data(d), type(t) {}
+  ConstTensorRef(const TensorRef& r) : data(r.data), type(r.type) {}  // implicit on purpose
+  template <class T> const T* ptr() const { return static_cast<const T*>(data); }
   int64_t numel() const { return type.shape.numel(); }
   const Shape& shape() const { return type.shape; }
   DType dtype() const { return type.dtype; }

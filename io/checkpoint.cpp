@@ -65,7 +65,7 @@ CheckpointInfo info_from_metadata(std::map<std::string, std::string> metadata, c
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, ParameterStore& params, const CheckpointInfo& info) {
+void save_checkpoint(const std::string& path, const ParameterStore& params, const CheckpointInfo& info) {
   if (!parse_json_value(info.config_json, path, "the config").is_object())
     fail(path, "cannot save: the config is not a JSON object: " + info.config_json);
   std::map<std::string, std::string> metadata = info.metadata;

@@ -27,7 +27,7 @@ struct CheckpointInfo {
 
 // Model file: the store's parameters plus loom.model, loom.config,
 // loom.format_version and the info's other metadata.
-void save_checkpoint(const std::string& path, ParameterStore& params, const CheckpointInfo& info);
+void save_checkpoint(const std::string& path, const ParameterStore& params, const CheckpointInfo& info);
 // Reads the metadata only (to build the model before loading its weights).
 CheckpointInfo read_checkpoint_info(const std::string& path);
 // Strict load: every store parameter present with its shape, nothing extra.

@@ -13,9 +13,12 @@ std::string join_names(const std::vector<std::string>& names) {
   return s;
 }
 
-void save_parameters(const std::string& path, ParameterStore& params, const std::map<std::string, std::string>& metadata) {
+// Reads through read_value: a save is no write, so packed copies of the
+// weights (ops/dnnl/packed_gemm.hpp) stay valid across it.
+void save_parameters(const std::string& path, const ParameterStore& params,
+                     const std::map<std::string, std::string>& metadata) {
   std::vector<NamedTensor> tensors;
-  for (const ParameterStore::Entry& e : params.entries()) tensors.push_back({e.name, params.value(e.name)});
+  for (const ParameterStore::Entry& e : params.entries()) tensors.push_back({e.name, params.read_value(e.name)});
   save_safetensors(path, tensors, metadata);
 }
 

@@ -11,7 +11,7 @@
 namespace loom::models {
 
 // Writes exactly the store's parameters: their names and shapes, no padding.
-void save_parameters(const std::string& path, ParameterStore& params,
+void save_parameters(const std::string& path, const ParameterStore& params,
                      const std::map<std::string, std::string>& metadata = {});
 
 struct LoadParametersOptions {

@@ -26,7 +26,7 @@ struct CheckpointError : std::runtime_error {
 // A tensor to write: a name and a view of memory the caller owns (f32, f64 or i32).
 struct NamedTensor {
   std::string name;
-  TensorRef tensor;
+  ConstTensorRef tensor;  // only read
 };
 
 // One header entry, validated. dtype is the file's ("F32", "F64", "I32", "I64").

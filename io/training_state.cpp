@@ -145,16 +145,44 @@ void save_training_state(const std::string& checkpoint_path, const TrainingState
   remove_other_sidecars(checkpoint_path, sidecar);
 }
 
+namespace {
+
+// Undoes what a failed save_checkpoint_with_state wrote, so that a full disk
+// or a write error leaves only the previous pair (instead of a staging file
+// and an orphan sidecar until the next run starts). Only while the staging
+// file is still there: then the commit did not happen. The new sidecar stays
+// when it is also the model's in place (the same bytes, so the same hash).
+// Never throws: the caller rethrows the error that brought it here.
+void discard_unfinished_save(const std::string& checkpoint_path, const std::string& staged,
+                             const std::string& sidecar) noexcept {
+  std::error_code ec;
+  if (!fs::exists(staged, ec)) return;
+  try {
+    if (!sidecar.empty() && sidecar != find_training_state(checkpoint_path)) ::unlink(sidecar.c_str());
+  } catch (const std::exception&) {
+    // The model in place cannot be hashed: keep the sidecar rather than risk its own.
+  }
+  ::unlink(staged.c_str());
+}
+
+}  // namespace
+
 void save_checkpoint_with_state(const std::string& checkpoint_path,
                                 const std::function<void(const std::string& path)>& write_model,
                                 const TrainingState& state) {
   // ".tmp." in the name: a run that finds it at start knows it was left over.
   const std::string staged = checkpoint_path + ".tmp.staged";
-  write_model(staged);
-  const std::string hash = model_file_hash(staged);
-  const std::string sidecar = training_state_path(checkpoint_path, hash);
-  write_state(sidecar, hash, state);
-  rename_durably(staged, checkpoint_path);
+  std::string sidecar;  // named once the staged model's hash is known
+  try {
+    write_model(staged);
+    const std::string hash = model_file_hash(staged);
+    sidecar = training_state_path(checkpoint_path, hash);
+    write_state(sidecar, hash, state);
+    rename_durably(staged, checkpoint_path);
+  } catch (...) {
+    discard_unfinished_save(checkpoint_path, staged, sidecar);
+    throw;
+  }
   remove_other_sidecars(checkpoint_path, sidecar);
 }
 

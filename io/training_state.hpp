@@ -48,7 +48,9 @@ void save_training_state(const std::string& checkpoint_path, const TrainingState
 // model to a staging file, the sidecar is written under that file's hash, the
 // staging file is renamed over checkpoint_path, and then the previous
 // sidecar is removed. Killed at any instant, the folder holds a model file
-// whose own sidecar is beside it (the old pair or the new one).
+// whose own sidecar is beside it (the old pair or the new one). Failing with
+// an error before the rename, it removes the staging file and the sidecar it
+// wrote, then rethrows that error.
 void save_checkpoint_with_state(const std::string& checkpoint_path,
                                 const std::function<void(const std::string& path)>& write_model,
                                 const TrainingState& state);

@@ -270,9 +270,11 @@ TEST(TrainingStateSidecar, ModelAndStateCommitAsOneUnit) {
     set_atomic_write_hook_for_testing([&](std::string_view where) {
       if (stage++ == kill_at) throw std::runtime_error("killed at " + std::string(where));
     });
+    const std::vector<std::string> pair = dir.listing();
     EXPECT_THROW(save_checkpoint_with_state(p, write_model, state), std::runtime_error);
     set_atomic_write_hook_for_testing({});
     EXPECT_EQ(load_training_state(p).global_step, before) << "killed at stage " << kill_at;
+    EXPECT_EQ(dir.listing(), pair) << "killed at stage " << kill_at << ": no staging file, no orphan sidecar";
   }
   state.global_step = 100;
   save_checkpoint_with_state(p, write_model, state);
@@ -280,6 +282,55 @@ TEST(TrainingStateSidecar, ModelAndStateCommitAsOneUnit) {
   size_t sidecars = 0;
   for (const std::string& name : dir.listing()) sidecars += name.ends_with(".train");
   EXPECT_EQ(sidecars, 1u) << "the previous sidecar is removed once the new model is in place";
+}
+
+// A disk that fills up while the model is written: the half-written staging
+// file goes, the error comes through as it was, and the folder holds the
+// previous pair (or, on the first save, nothing).
+TEST(TrainingStateSidecar, AFailedSaveLeavesNothingBehind) {
+  TempDir dir;
+  const std::string p = dir.file("last.safetensors");
+  ParameterStore params = small_store();
+  auto disk_full = [&](const std::string& path) {
+    write_bytes(path, "half a model");
+    throw std::runtime_error("No space left on device");
+  };
+  TrainingState state;
+  EXPECT_THROW(save_checkpoint_with_state(p, disk_full, state), std::runtime_error);
+  EXPECT_EQ(dir.listing(), std::vector<std::string>{});
+  state.global_step = 7;
+  save_checkpoint_with_state(p, [&](const std::string& path) { save_checkpoint(path, params, {}); }, state);
+  const std::vector<std::string> pair = dir.listing();
+  ASSERT_EQ(pair.size(), 2u);
+  const std::string model = read_bytes(p);
+  try {
+    save_checkpoint_with_state(p, disk_full, state);
+    ADD_FAILURE() << "the failed save did not throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "No space left on device");
+  }
+  EXPECT_EQ(dir.listing(), pair);
+  EXPECT_EQ(read_bytes(p), model);
+  EXPECT_EQ(load_training_state(p).global_step, 7);
+}
+
+// A failed save of the very weights already in place wrote its sidecar under
+// the name of the one in place (the same bytes hash the same): it must stay,
+// or the checkpoint in place would lose its training state.
+TEST(TrainingStateSidecar, AFailedSaveOfUnchangedWeightsKeepsTheirSidecar) {
+  TempDir dir;
+  const std::string p = dir.file("last.safetensors");
+  ParameterStore params = small_store();
+  auto write_model = [&](const std::string& path) { save_checkpoint(path, params, {}); };
+  save_checkpoint_with_state(p, write_model, {});
+  const std::vector<std::string> pair = dir.listing();
+  set_atomic_write_hook_for_testing([](std::string_view stage) {
+    if (stage == "commit") throw std::runtime_error("killed at commit");
+  });
+  EXPECT_THROW(save_checkpoint_with_state(p, write_model, {}), std::runtime_error);
+  set_atomic_write_hook_for_testing({});
+  EXPECT_EQ(dir.listing(), pair);
+  EXPECT_NO_THROW(load_training_state(p));
 }
 
 TEST(TrainingStateSidecar, AModelWithoutItsStateNamesTheCheckpointsThatHaveOne) {

@@ -2,15 +2,18 @@
 // the decoding step plans): a plan's packed product equals the naive one and
 // is refreshed exactly when the parameter store's values_version changes
 // (every write access bumps it: value(), values_data(), declare, init, an
-// optimiser step, a load); unpacked and f64 plans read the store directly; a
-// Decoder whose model was trained further, or loaded from a file, decodes as
-// a fresh Decoder does, bit for bit; decoding steps allocate
-// nothing outside oneDNN once warm.
+// optimiser step, a load) and never by a read (read_value(), read_values_data(),
+// nonfinite(), saving a model or a checkpoint, binding a new plan); unpacked
+// and f64 plans read the store directly; a Decoder whose model was trained
+// further, or loaded from a file, decodes as a fresh Decoder does, bit for
+// bit; decoding steps allocate nothing outside oneDNN once warm.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include "io/checkpoint.hpp"
 #include "io/parameter_io.hpp"
+#include "io/training_state.hpp"
 #include "models/seq2seq/decode.hpp"
 #include "ops/ops.hpp"
 #include "optim/optimizer.hpp"
@@ -37,19 +40,22 @@ std::vector<double> fill(T* w, double scale) {
 struct LinearPlan {
   ParameterStore params;
   Tensor x;
+  Graph g;
+  CompileOptions options;
+  Value y;
   std::unique_ptr<Executor> ex;
 
   LinearPlan(DType dtype, bool pack) : params(dtype), x(test::random_tensor(dtype, {kM, kK}, 5)) {
-    Graph g;
     Var xv = input(g, "x", {dtype, {kM, kK}});
     Var w = parameter(g, "w", {dtype, {kN, kK}});
-    Var y = ops::matmul(xv, w, false, true);
+    y = ops::matmul(xv, w, false, true).value;
     params.declare_all(g);
-    CompileOptions options;
     options.pack_parameter_weights = pack;
-    ex = std::make_unique<Executor>(compile(g, {y.value}, options), params);
+    ex = another_executor();
     ex->set_input("x", x);
   }
+  // The same plan compiled again and bound to the same store.
+  std::unique_ptr<Executor> another_executor() { return std::make_unique<Executor>(compile(g, {y}, options), params); }
   // Runs the plan: the largest |y - x·wᵀ|.
   double error_against(const std::vector<double>& w) {
     ex->run();
@@ -77,6 +83,55 @@ TEST(PackedWeights, PlanRepacksAfterEveryWriteAccess) {
   EXPECT_LT(lp.error_against(w2), 1e-5);
   std::vector<double> w3 = fill(static_cast<float*>(lp.params.values_data()), 2.0);  // "w" is at offset 0
   EXPECT_LT(lp.error_against(w3), 1e-5);
+}
+
+// Every way of reading the values: none may count as a write.
+void read_in_every_way(ParameterStore& p, const test::TempDir& dir) {
+  (void)p.read_value(p.entries().front().name);
+  (void)p.read_values_data();
+  EXPECT_TRUE(p.nonfinite().empty());
+  EXPECT_TRUE(p.nonfinite(true).empty());
+  models::save_parameters(dir.file("parameters.safetensors"), p);
+  models::save_checkpoint(dir.file("model.safetensors"), p, {});
+  models::save_checkpoint_with_state(
+      dir.file("last.safetensors"), [&](const std::string& path) { models::save_checkpoint(path, p, {}); }, {});
+}
+
+// Saving a checkpoint once bumped values_version (its non-finite check and
+// its writer took write access), so every save threw the decoding plans'
+// packed weights away.
+TEST(PackedWeights, ReadingTheValuesIsNoWrite) {
+  ParameterStore p;
+  p.declare("a", {3, 5});
+  p.declare("b", {7});
+  std::mt19937_64 rng(1);
+  p.fill_uniform(rng, 0.1);
+  test::TempDir dir;
+  const uint64_t before = p.values_version();
+  read_in_every_way(p, dir);
+  EXPECT_EQ(p.values_version(), before);
+  EXPECT_EQ(p.read_value("b").ptr<float>(), p.value("b").ptr<float>()) << "both views show the same memory";
+  EXPECT_NE(p.values_version(), before) << "value() is still a write";
+  const uint64_t after_value = p.values_version();
+  p.values_data();
+  EXPECT_NE(p.values_version(), after_value) << "values_data() is still a write";
+}
+
+// The same seen from a packed plan: after reads and a newly bound plan it
+// still multiplies by the copy packed before them (writing through an earlier
+// pointer is no new write, so the plan has no reason to repack).
+TEST(PackedWeights, PlanKeepsItsPackedCopyAcrossReads) {
+  LinearPlan lp(DType::F32, true);
+  float* w = lp.params.value("w").ptr<float>();
+  std::vector<double> w1 = fill(w, 1.0);
+  EXPECT_LT(lp.error_against(w1), 1e-5);
+  std::vector<double> w2 = fill(w, -0.5);
+  test::TempDir dir;
+  read_in_every_way(lp.params, dir);
+  std::unique_ptr<Executor> second = lp.another_executor();
+  EXPECT_LT(lp.error_against(w1), 1e-5) << "a read made the plan repack";
+  lp.params.value("w");
+  EXPECT_LT(lp.error_against(w2), 1e-5);
 }
 
 TEST(PackedWeights, UnpackedAndF64PlansReadTheStoreDirectly) {

@@ -6,13 +6,16 @@
 // optimiser, a model). A program of one's own does the same for its ops,
 // layers and models.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 
 #include "examples/register_examples.hpp"
 #include "models/register_models.hpp"
+#include "ops/openmp_environment.hpp"
 #include "ops/openmp_waiting.hpp"
 #include "tools/commands.hpp"
+#include "tools/option_checks.hpp"
 
 namespace loom::cli {
 namespace po = boost::program_options;
@@ -107,6 +110,13 @@ int main_dispatch(int argc, char** argv) {
 }  // namespace loom::cli
 
 int main(int argc, char** argv) {
+  // Before anything can run a parallel region: an absurd thread count is
+  // refused like an absurd --threads, not met with a crash.
+  if (std::string problem = loom::openmp_num_threads_problem(std::getenv("OMP_NUM_THREADS"), loom::cli::kMaxThreads);
+      !problem.empty()) {
+    std::fprintf(stderr, "loom: %s\n", problem.c_str());
+    return loom::cli::kExitUsage;
+  }
   loom::prefer_passive_openmp_waiting(argv);
   try {
     loom::models::register_builtin_models();

@@ -23,6 +23,7 @@
 #include "io/training_state.hpp"
 #include "train/batch_log.hpp"
 #include "train/data_parallel.hpp"
+#include "train/divergence.hpp"
 #include "train/memory_estimate.hpp"
 #include "train/metrics.hpp"
 #include "train/output_folder.hpp"
@@ -231,6 +232,8 @@ void TrainingRun::resume_state() {
     bad_epochs_ = it == state_.extra.end() ? 0 : std::stoi(it->second);
     it = state_.extra.find("best_saved_loss");
     best_saved_loss_ = it == state_.extra.end() ? state_.best_validation_loss : std::stod(it->second);
+    it = state_.extra.find("first_valid_loss");
+    if (it != state_.extra.end()) first_valid_loss_ = std::strtod(it->second.c_str(), nullptr);
     if (root()) read_curve(csv, train_curve_, valid_curve_);
     std::erase_if(train_curve_, [&](auto& p) { return p.first > double(state_.global_step); });
     std::erase_if(valid_curve_, [&](auto& p) { return p.first > double(state_.global_step); });
@@ -360,6 +363,8 @@ void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batc
   char best[40];
   std::snprintf(best, sizeof best, "%.17g", best_saved_loss_);
   state_.extra["best_saved_loss"] = best;
+  std::snprintf(best, sizeof best, "%.17g", first_valid_loss_);
+  state_.extra["first_valid_loss"] = best;
   result_.checkpoint = path;
   if (!root()) return;
   capture_optimizer_state(state_, *optimizer_, model_->params());
@@ -443,12 +448,12 @@ void TrainingRun::validate(int64_t epoch, int64_t next_batch, bool epoch_end, Pr
   validate_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
   if (std::isnan(first_valid_loss_)) first_valid_loss_ = loss;
   if (epoch_end) {
-    if (std::isfinite(state_.best_validation_loss) && !(loss <= 2 * state_.best_validation_loss)) {
+    if (train::looks_diverging(loss, state_.best_validation_loss, first_valid_loss_)) {
       char warning[200];
       std::snprintf(warning, sizeof warning,
-                    "warning: validation loss %.4f is more than twice the best, %.4f: training is diverging "
-                    "(lower --lr; --patience stops such a run)",
-                    loss, state_.best_validation_loss);
+                    "warning: validation loss %.4f against the best %.4f and %.4f at the start: training is "
+                    "diverging (lower --lr; --patience stops such a run)",
+                    loss, state_.best_validation_loss, first_valid_loss_);
       progress.message(warning);
     }
     schedule_->observe_validation(loss);

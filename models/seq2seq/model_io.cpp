@@ -124,7 +124,7 @@ Seq2SeqConfig config_from_map(const std::map<std::string, std::string>& v, const
   return c;
 }
 
-void save_model(const std::string& path, Seq2Seq& model, const text::Vocabulary& source_vocab,
+void save_model(const std::string& path, const Seq2Seq& model, const text::Vocabulary& source_vocab,
                 const text::Vocabulary& target_vocab) {
   save_checkpoint(path, model.params(), checkpoint_info(model.config(), source_vocab, target_vocab));
 }

@@ -42,7 +42,7 @@ Seq2SeqConfig read_model_config(const std::string& path);
 // What a translator's checkpoint holds besides its weights.
 CheckpointInfo checkpoint_info(const Seq2SeqConfig& config, const text::Vocabulary& source_vocab,
                                const text::Vocabulary& target_vocab);
-void save_model(const std::string& path, Seq2Seq& model, const text::Vocabulary& source_vocab,
+void save_model(const std::string& path, const Seq2Seq& model, const text::Vocabulary& source_vocab,
                 const text::Vocabulary& target_vocab);
 // The model a checkpoint's metadata describes, checked against its tensors
 // (as load_model below), with its weights not loaded yet.
