@@ -30,8 +30,8 @@ std::optional<double> parse_number(const std::string& text, bool integer) {
   }
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) return std::nullopt;
-  return value;
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;  // NaN and infinities too: the range check refuses them in its own words
 }
 
 std::string number_text(double x) {
@@ -95,7 +95,7 @@ std::string check_option(const OptionSpec& spec, const std::string& text) {
   const bool integer = spec.kind == OptionSpec::Kind::Integer;
   const std::optional<double> x = parse_number(text, integer);
   if (!x) return option + " must be " + (integer ? "an integer" : "a number") + ", got '" + text + "'";
-  const bool fits = *x >= spec.min && (spec.max_exclusive ? *x < spec.max : *x <= spec.max);
+  const bool fits = std::isfinite(*x) && *x >= spec.min && (spec.max_exclusive ? *x < spec.max : *x <= spec.max);
   if (fits) return "";
   if (std::isinf(spec.max)) return option + " must be >= " + number_text(spec.min) + ", got " + text;
   return option + " must be in [" + number_text(spec.min) + ", " + number_text(spec.max) +
@@ -112,7 +112,7 @@ int64_t option_integer(const OptionValues& values, const std::string& name) {
 double option_real(const OptionValues& values, const std::string& name) {
   const std::string& text = value_of(values, name);
   std::optional<double> x = parse_number(text, false);
-  if (!x) throw std::invalid_argument("--" + name + " must be a number, got '" + text + "'");
+  if (!x || !std::isfinite(*x)) throw std::invalid_argument("--" + name + " must be a finite number, got '" + text + "'");
   return *x;
 }
 

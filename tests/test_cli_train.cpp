@@ -165,8 +165,12 @@ TEST(CliTrain, BadInputFailsClearly) {
   EXPECT_EQ(bad_option.status, 2);
   EXPECT_NE(bad_option.err.find("epochz"), std::string::npos) << bad_option.err;
   auto bad_attention = run_loom(kToy + "--epochs 2 --attention luong --out '" + fresh_dir("att") + "'");
-  EXPECT_EQ(bad_attention.status, 1);
-  EXPECT_NE(bad_attention.err.find("luong"), std::string::npos) << bad_attention.err;
+  EXPECT_EQ(bad_attention.status, 2) << "an unknown kind is a usage error";
+  EXPECT_NE(bad_attention.err.find("--attention must be one of"), std::string::npos) << bad_attention.err;
+  EXPECT_NE(bad_attention.err.find("got 'luong'"), std::string::npos) << bad_attention.err;
+  auto bad_model = run_loom("train --model no-such-model");
+  EXPECT_EQ(bad_model.status, 2);
+  EXPECT_NE(bad_model.err.find("unknown model 'no-such-model'; known: "), std::string::npos) << bad_model.err;
 }
 
 // Out-of-range options are usage errors (exit 2) in command-line terms,

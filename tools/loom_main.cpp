@@ -29,6 +29,7 @@ const std::vector<Command>& commands() {
       {"train", "train a model (--model NAME; the attention translator by default)", run_train},
       {"bench", "time the translator's training step on a benchmark configuration (--profile: per step)", run_bench},
       {"translate", "translate sentences (arguments or stdin lines) with a checkpoint", run_translate},
+      {"generate", "continue a prompt with a language model checkpoint (sampling or greedy)", run_generate},
       {"eval", "score a checkpoint on a TSV file: loss, perplexity, accuracy, BLEU-4", run_eval},
       {"lengths", "sequence accuracy by source length for one or more checkpoints", run_lengths},
   };

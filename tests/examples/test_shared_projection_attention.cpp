@@ -1,5 +1,5 @@
 // The example attention kind (examples/shared_projection_attention.cpp):
-// registered by its own file alone, asking for one [H,H] parameter, scoring
+// registered by one call (examples/register_examples.cpp), asking for one [H,H] parameter, scoring
 // (d W)·(e W) with padded positions at weight 0, and passing the f64
 // gradient check.
 #include <gtest/gtest.h>
@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 
+#include "tests/support/registered.hpp"
 #include "autograd/gradcheck.hpp"
 #include "models/seq2seq/attention.hpp"
 #include "ops/ops.hpp"

@@ -1,10 +1,11 @@
-// The example optimiser (examples/sign_sgd_optimizer.cpp): registered by its
-// own file alone, listed with its help, and moving each weight by exactly lr
+// The example optimiser (examples/sign_sgd_optimizer.cpp): registered by
+// one call (examples/register_examples.cpp), listed with its help, and moving each weight by exactly lr
 // against the sign of its (weight-decayed) gradient, padding untouched.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include "tests/support/registered.hpp"
 #include "optim/optimizer.hpp"
 
 namespace loom {
