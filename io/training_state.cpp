@@ -44,6 +44,20 @@ T parse_number(const std::map<std::string, std::string>& metadata, const std::st
   return v;
 }
 
+// The schedule's entries ("loom.train.schedule.<name>"). Sidecars written
+// before schedules kept their own state hold a plateau's three numbers
+// under fixed names: they become the plateau schedule's entries.
+void read_schedule_state(const std::map<std::string, std::string>& m, const std::string& path,
+                         std::map<std::string, double>& out) {
+  const std::string prefix = kTrainPrefix + std::string("schedule.");
+  for (const auto& [key, value] : m)
+    if (key.starts_with(prefix)) out[key.substr(prefix.size())] = parse_number<double>(m, key.substr(std::strlen(kTrainPrefix)), path);
+  if (!out.empty() || !m.count(kTrainPrefix + std::string("plateau_scale"))) return;
+  out["scale"] = parse_number<double>(m, "plateau_scale", path);
+  out["best"] = parse_number<double>(m, "plateau_best", path);
+  out["bad_epochs"] = parse_number<double>(m, "plateau_bad_epochs", path);
+}
+
 }  // namespace
 
 // FNV-1a over the file's bytes: enough to tell two saves apart.
@@ -101,9 +115,7 @@ void write_state(const std::string& sidecar, const std::string& model_hash, cons
   m[p + "epoch"] = number_text(s.epoch);
   m[p + "batch_index"] = number_text(s.batch_index);
   m[p + "rng_state"] = s.rng_state;
-  m[p + "plateau_scale"] = number_text(s.plateau_scale);
-  m[p + "plateau_best"] = number_text(s.plateau_best);
-  m[p + "plateau_bad_epochs"] = number_text(s.plateau_bad_epochs);
+  for (const auto& [key, value] : s.schedule_state) m[p + "schedule." + key] = number_text(value);
   m[p + "best_validation_loss"] = number_text(s.best_validation_loss);
   for (const auto& [key, value] : s.extra) m[p + "extra." + key] = value;
   std::vector<NamedTensor> tensors;
@@ -209,9 +221,7 @@ TrainingState load_training_state(const std::string& checkpoint_path) {
   s.global_step = parse_number<int64_t>(m, "global_step", path);
   s.epoch = parse_number<int64_t>(m, "epoch", path);
   s.batch_index = parse_number<int64_t>(m, "batch_index", path);
-  s.plateau_scale = parse_number<double>(m, "plateau_scale", path);
-  s.plateau_best = parse_number<double>(m, "plateau_best", path);
-  s.plateau_bad_epochs = parse_number<int>(m, "plateau_bad_epochs", path);
+  read_schedule_state(m, path, s.schedule_state);
   s.best_validation_loss = parse_number<double>(m, "best_validation_loss", path);
   auto rng = m.find(kTrainPrefix + std::string("rng_state"));
   if (rng == m.end()) fail(path, "has no loom.train.rng_state in its metadata");
@@ -273,13 +283,19 @@ void restore_optimizer_state(const TrainingState& state, optim::Optimizer& optim
 }
 
 void capture_schedule_state(TrainingState& state, const optim::LrSchedule& schedule) {
-  state.plateau_scale = schedule.plateau_scale();
-  state.plateau_best = schedule.best_validation();
-  state.plateau_bad_epochs = schedule.bad_epochs();
+  state.schedule_state = schedule.state();
 }
 
 void restore_schedule_state(const TrainingState& state, optim::LrSchedule& schedule) {
-  schedule.restore_plateau(state.plateau_scale, state.plateau_best, state.plateau_bad_epochs);
+  // A schedule without state ignores it; one with state finds its entries
+  // (a sidecar of another schedule kind lacks them: named in the error).
+  if (state.schedule_state.empty() && schedule.state().empty()) return;
+  try {
+    schedule.restore(state.schedule_state);
+  } catch (const std::logic_error& e) {  // invalid_argument, or out_of_range from a map's at()
+    throw CheckpointError(std::string("the training state does not fit this run's schedule: ") + e.what() +
+                          " (resume with the --schedule the run was started with)");
+  }
 }
 
 }  // namespace loom::models

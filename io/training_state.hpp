@@ -26,9 +26,9 @@ struct TrainingState {
   int64_t epoch = 0;        // data position: the epoch being read ...
   int64_t batch_index = 0;  // ... and the next batch within it
   std::string rng_state;    // e.g. the text form of a std::mt19937_64
-  double plateau_scale = 1.0;  // LrSchedule reduce-on-plateau state
-  double plateau_best = 1e300;
-  int plateau_bad_epochs = 0;
+  // The schedule's own named state (optim::Schedule::state), e.g. a
+  // plateau schedule's "scale", "best" and "bad_epochs".
+  std::map<std::string, double> schedule_state;
   double best_validation_loss = std::numeric_limits<double>::infinity();
   std::map<std::string, std::string> extra;  // the caller's own keys
 };

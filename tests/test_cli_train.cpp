@@ -193,6 +193,13 @@ TEST(CliTrain, OptionsOutOfRangeAreUsageErrors) {
       {"--epochs -1", "--epochs must be >= 1, got -1"},
       {"--batch 0", "--batch must be in [1, 65536], got 0"},
       {"--on-nonfinite maybe", "--on-nonfinite must be one of stop | skip, got 'maybe'"},
+      {"--beta1 1", "--beta1 must be in [0, 1), got 1"},
+      {"--beta2 -0.5", "--beta2 must be in [0, 1), got -0.5"},
+      {"--eps 0", "--eps must be a positive finite number, got 0"},
+      {"--min-lr -1", "--min-lr must be >= 0, got -1"},
+      {"--plateau-factor 1.5", "--plateau-factor must be in [0, 1), got 1.5"},
+      {"--plateau-patience 0", "--plateau-patience must be >= 1, got 0"},
+      {"--model lm --hidden 0", "--hidden must be in [1, 8192], got 0"},
   };
   for (const auto& [option, message] : cases) {
     auto r = run_loom("train --train no/such/file.tsv " + option);

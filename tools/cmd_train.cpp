@@ -104,6 +104,18 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
        optim::schedule_registry().names_text(" | ").c_str())
       ("warmup", po::value(&o.schedule.warmup_steps)->default_value(o.schedule.warmup_steps)
            ->notifier(at_least<int64_t>("warmup", 0)), "warm-up steps")
+      ("min-lr", po::value(&o.schedule.min_lr)->default_value(o.schedule.min_lr)
+           ->notifier(at_least<double>("min-lr", 0.0)), "the floor of the cosine and plateau schedules")
+      ("plateau-factor", po::value(&o.schedule.plateau_factor)->default_value(o.schedule.plateau_factor)
+           ->notifier(below<double>("plateau-factor", 0.0, 1.0)), "plateau: the rate is multiplied by this ...")
+      ("plateau-patience", po::value(&o.schedule.plateau_patience)->default_value(o.schedule.plateau_patience)
+           ->notifier(at_least<int>("plateau-patience", 1)), "... after this many epochs without improvement")
+      ("beta1", po::value(&o.optimizer.beta1)->default_value(o.optimizer.beta1)
+           ->notifier(below<double>("beta1", 0.0, 1.0)), "adam, adamw: decay of the gradient's running mean")
+      ("beta2", po::value(&o.optimizer.beta2)->default_value(o.optimizer.beta2)
+           ->notifier(below<double>("beta2", 0.0, 1.0)), "adam, adamw: decay of the squared gradient's running mean")
+      ("eps", po::value(&o.optimizer.eps)->default_value(o.optimizer.eps, "1e-08")
+           ->notifier(positive("eps")), "adam, adamw: added to the root of the squared mean")
       ("on-nonfinite", po::value(&o.on_nonfinite)->default_value(o.on_nonfinite)
            ->notifier(one_of("on-nonfinite", {"stop", "skip"})),
        "a step with a NaN or infinite loss or gradient: stop (keeping the last checkpoint) or skip its update")
@@ -227,7 +239,6 @@ int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& p
 
 int run_train(const Args& args) {
   models::TrainOptions o;
-  o.schedule.base_lr = 2e-3;
   std::string kind;
   runtime::ModelFamily family;
   try {
