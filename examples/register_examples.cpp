@@ -10,6 +10,7 @@ void register_examples() {
   register_tanh_general_attention();
   register_shared_projection_attention();
   register_sign_sgd();
+  register_gru_language_model();
 }
 
 }  // namespace loom::examples

@@ -9,6 +9,7 @@ namespace loom::examples {
 
 void register_shared_projection_attention();  // examples/shared_projection_attention.cpp
 void register_sign_sgd();                     // examples/sign_sgd_optimizer.cpp
+void register_gru_language_model();           // examples/gru_language_model.cpp ("gru-lm")
 
 // Every example above and in swish_op.hpp and tanh_general_attention.hpp (once; later calls do nothing).
 void register_examples();
