@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """PyTorch twins of Loom's attention encoder-decoder and its LSTM language model
-(docs/MODEL.md).
+(docs/MODEL.md), and of the GRU language model a user adds in
+examples/gru_language_model.cpp.
 
 Reads and writes Loom checkpoints (safetensors, docs/CHECKPOINTS.md) with no
 package beyond torch: the format is parsed here with json + struct and
@@ -9,8 +10,10 @@ names, so a Loom checkpoint loads with load_state_dict(strict=True) and back.
 
 The C++ code (models/seq2seq.cpp, models/attention.cpp, models/lm/
 language_model.cpp, ops/lstm.hpp, ops/loss.hpp) is the reference: every
-formula here is written to equal it, and tests/test_torch_parity.cpp and
-tests/test_lm_torch_parity.cpp check the loss and every gradient against it.
+formula here is written to equal it, and tests/test_torch_parity.cpp,
+tests/test_lm_torch_parity.cpp and tests/examples/
+test_gru_language_model_torch_parity.cpp check the loss and every gradient
+against it.
 
 Commands (run with /usr/bin/python3, which has Debian's python3-torch):
   make   --out F --src-vocab 7 --tgt-vocab 9 [--embed 8 --hidden 16 --layers 1
@@ -22,11 +25,14 @@ Commands (run with /usr/bin/python3, which has Debian's python3-torch):
   lm-make --out F --vocab 9 [--embed 8 --hidden 8 --layers 1 --tie-weights no
           --unit char --seed 0 --init-scale 0.1]   (a language model, docs/MODEL.md)
   lm-loss --checkpoint F --batch B --out G [--double] [--with-outputs]
+  gru-make --out F --vocab 9 [--embed 8 --hidden 8 --unit char --seed 0 --init-scale 0.1]
+  gru-loss --checkpoint F --batch B --out G [--double]   (examples/gru_language_model.cpp)
   many   --commands FILE   (one command line per line, all in this process:
                             torch is imported once)
 `loss` writes "loss" (0-d), "grad.<param>" for every parameter and, with
 --with-outputs, "logits" [B,T,Vt] and "attention" [B,T,S]. `lm-loss` does the
-same for a language model on a batch of "input", "target" (B,T) and "lengths" (B).
+same for a language model on a batch of "input", "target" (B,T) and "lengths" (B);
+`gru-loss` for the GRU model on "input" and "target".
 """
 import argparse
 import json
@@ -464,6 +470,87 @@ def cmd_lm_loss(args):
     print(f"loss {loss.item():.9g}")
 
 
+# ---- a user's GRU language model (examples/gru_language_model.cpp, "gru-lm") ----
+
+class LoomGruLanguageModel(nn.Module):
+    """Twin of examples/gru_language_model.cpp: embedding -> one nn.GRU layer
+    (gates in rows [r; z; n]) from a zero state -> linear over the vocabulary;
+    the loss is the mean cross-entropy over non-pad targets. It runs over every
+    position, padding included, as Loom's does: a padded step only feeds <pad>
+    targets, which the loss ignores, and never reaches an earlier step."""
+
+    def __init__(self, vocab, embed, hidden):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, embed)
+        self.gru = nn.GRU(embed, hidden, 1, batch_first=True)
+        self.out = nn.Linear(hidden, vocab)
+
+    def forward(self, input):
+        """input (B,T) ids padded with 0; returns logits (B,T,V)."""
+        h, _ = self.gru(self.embedding(input.long()))
+        return self.out(h)
+
+    def loss(self, logits, target):
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1).long(), ignore_index=PAD)
+
+
+def gru_config(vocab, embed, hidden, unit="char", dropout=0.0, seed=1):
+    """loom.config as GruLanguageModel::config() writes it (every key, values as strings)."""
+    return {"vocab": str(vocab), "embed": str(embed), "hidden": str(hidden), "dropout": repr(float(dropout)),
+            "unit": unit, "seed": str(seed)}
+
+
+def load_gru_checkpoint(path):
+    """Returns the model of a Loom gru-lm checkpoint."""
+    tensors, metadata = read_safetensors(path)
+    if metadata.get("loom.format_version") != FORMAT_VERSION:
+        _fail(path, f"loom.format_version is {metadata.get('loom.format_version')!r}, expected {FORMAT_VERSION!r}")
+    if metadata.get("loom.model") != "gru-lm":
+        _fail(path, f"holds a {metadata.get('loom.model')!r} model, not a GRU language model ('gru-lm')")
+    try:
+        v, embed = tensors["embedding.weight"].shape
+        hidden = tensors["gru.weight_hh_l0"].shape[1]
+    except KeyError as e:
+        _fail(path, f"lacks the parameter {e}")
+    model = LoomGruLanguageModel(v, embed, hidden)
+    model.to(tensors["embedding.weight"].dtype)
+    model.load_state_dict(tensors, strict=True)
+    return model
+
+
+def cmd_gru_make(args):
+    if args.vocab < 5:
+        sys.exit("gru-make: --vocab needs at least 5 (4 reserved tokens + 1)")
+    torch.manual_seed(args.seed)
+    model = LoomGruLanguageModel(args.vocab, args.embed, args.hidden)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.uniform_(-args.init_scale, args.init_scale)
+    config = gru_config(args.vocab, args.embed, args.hidden, args.unit, seed=args.seed)
+    metadata = {"loom.written_by": "loom_torch.py", "loom.model": "gru-lm",
+                "loom.config": json.dumps(config, sort_keys=True),
+                "loom.vocab": json.dumps(synthetic_vocab(args.vocab, "w"), ensure_ascii=False),
+                "loom.format_version": FORMAT_VERSION}
+    save_checkpoint(model, args.out, metadata)
+
+
+def cmd_gru_loss(args):
+    model = load_gru_checkpoint(args.checkpoint)
+    batch, _ = read_safetensors(args.batch)
+    for key in ("input", "target"):
+        if key not in batch:
+            _fail(args.batch, f"lacks the batch tensor '{key}'")
+    if args.double:
+        model.double()
+    loss = model.loss(model(batch["input"]), batch["target"])
+    loss.backward()
+    out = {"loss": loss.detach()}
+    for name, p in model.named_parameters():
+        out["grad." + name] = p.grad if p.grad is not None else torch.zeros_like(p)
+    write_safetensors(args.out, out, {"loom.loss_dtype": "F64" if args.double else "F32"})
+    print(f"loss {loss.item():.9g}")
+
+
 # ---- commands ----
 
 def cmd_make(args):
@@ -611,12 +698,26 @@ def main(argv=None):
     lm_loss.add_argument("--out", required=True)
     lm_loss.add_argument("--double", action="store_true", help="compute in float64")
     lm_loss.add_argument("--with-outputs", action="store_true", help="also write the logits")
+    gru_make = sub.add_parser("gru-make", help="write a randomly initialised gru-lm checkpoint (examples/)")
+    gru_make.add_argument("--out", required=True)
+    gru_make.add_argument("--vocab", type=int, required=True)
+    gru_make.add_argument("--embed", type=int, default=8)
+    gru_make.add_argument("--hidden", type=int, default=8)
+    gru_make.add_argument("--unit", choices=["word", "char"], default="char")
+    gru_make.add_argument("--seed", type=int, default=0)
+    gru_make.add_argument("--init-scale", type=float, default=0.1)
+    gru_loss = sub.add_parser("gru-loss", help="a gru-lm model's loss and every gradient for a batch")
+    gru_loss.add_argument("--checkpoint", required=True)
+    gru_loss.add_argument("--batch", required=True)
+    gru_loss.add_argument("--out", required=True)
+    gru_loss.add_argument("--double", action="store_true", help="compute in float64")
     many = sub.add_parser("many", help="run the command lines of a file, importing torch once")
     many.add_argument("--commands", required=True)
     args = parser.parse_args(argv)
     try:
         {"make": cmd_make, "batch": cmd_batch, "loss": cmd_loss, "resave": cmd_resave, "info": cmd_info,
-         "many": cmd_many, "lm-make": cmd_lm_make, "lm-loss": cmd_lm_loss}[
+         "many": cmd_many, "lm-make": cmd_lm_make, "lm-loss": cmd_lm_loss, "gru-make": cmd_gru_make,
+         "gru-loss": cmd_gru_loss}[
             args.command](args)
     except (SafetensorsError, OSError) as e:
         sys.exit(f"loom_torch.py {args.command}: {e}")
