@@ -321,7 +321,9 @@ std::vector<runtime::OptionSpec> gru_options() {
           .fixed_by_checkpoint(),
       OptionSpec::integer("min-freq", 1, "rarer tokens become <unk>", 1),
       OptionSpec::integer("max-vocab", 0, "largest vocabulary, reserved ids included (0 = no limit)", 0),
-      OptionSpec::integer("max-length", 64, "longer lines are cut into sequences of this many tokens", 1, kMaxLength),
+      OptionSpec::integer("max-length", 64,
+                          "longer lines are cut into sequences of this many tokens (the steps a plan unrolls)", 1,
+                          kMaxLength),
       OptionSpec::integer("length-multiple", 8, "pad batch lengths up to a multiple of this, so fewer plans are compiled",
                           1, 64),
   };
