@@ -20,17 +20,17 @@
 namespace loom::models {
 namespace {
 
-const BenchConfig& config_of(const benchmark::State& state) { return bench_configs()[size_t(state.range(0))]; }
+const models::seq2seq::BenchConfig& config_of(const benchmark::State& state) { return models::seq2seq::bench_configs()[size_t(state.range(0))]; }
 
 void train_steps(benchmark::State& state, const CompileOptions& options, MatmulPrecision precision) {
-  const BenchConfig& c = config_of(state);
-  Seq2SeqConfig config = bench_model_config(c);
+  const models::seq2seq::BenchConfig& c = config_of(state);
+  models::seq2seq::Seq2SeqConfig config = bench_model_config(c);
   config.matmul_precision = precision;
-  Seq2Seq model(config);
+  models::seq2seq::Seq2Seq model(config);
   model.set_compile_options(options);
   model.init_parameters(1);
   auto adam = optim::make_optimizer({}, model.params());
-  text::Batch batch = synthetic_batch(c);
+  text::Batch batch = models::seq2seq::synthetic_batch(c);
   model.train_step_gradients(batch);  // compile and warm up outside the timing
   for (auto _ : state) {
     model.train_step_gradients(batch);
@@ -57,10 +57,10 @@ void BM_TrainStepDeterministic(benchmark::State& state) {
 }
 
 void BM_GreedyDecode20(benchmark::State& state) {
-  const BenchConfig& c = config_of(state);
-  Seq2Seq model(bench_model_config(c));
+  const models::seq2seq::BenchConfig& c = config_of(state);
+  models::seq2seq::Seq2Seq model(bench_model_config(c));
   model.init_parameters(1);
-  Decoder decoder(model);
+  models::seq2seq::Decoder decoder(model);
   std::vector<int32_t> source(20);
   for (int32_t i = 0; i < 20; ++i) source[size_t(i)] = 4 + i;
   decoder.greedy(source, 20);

@@ -18,9 +18,9 @@
 
 namespace loom::examples {
 
-using models::CheckpointError;
-using models::SafetensorsEntry;
-using models::SafetensorsHeader;
+using io::CheckpointError;
+using io::SafetensorsEntry;
+using io::SafetensorsHeader;
 using models::lm::LmBatch;
 using models::lm::Unit;
 using runtime::ParameterSource;
@@ -84,7 +84,7 @@ std::map<std::string, std::string> GruLanguageModel::config() const {
 }
 
 std::map<std::string, std::string> GruLanguageModel::metadata() const {
-  return {{models::lm::kVocabKey, models::token_list_json(models::vocabulary_tokens(vocab_))}};
+  return {{models::lm::kVocabKey, io::token_list_json(io::vocabulary_tokens(vocab_))}};
 }
 
 // The cell, PyTorch's nn.GRU, gates in rows [r; z; n]:
@@ -287,10 +287,10 @@ void check_against_file(const GruConfig& c, const SafetensorsHeader& header) {
 
 }  // namespace
 
-GruConfig gru_config_from_checkpoint(const std::string& path, const models::CheckpointInfo& info) {
+GruConfig gru_config_from_checkpoint(const std::string& path, const io::CheckpointInfo& info) {
   if (info.model_kind != kGruKind)
     fail(path, "holds a '" + runtime::checkpoint_model_kind(info) + "' model, not a GRU language model (gru-lm)");
-  const ConfigReader r{models::config_from_json(info.config_json), path};
+  const ConfigReader r{io::config_from_json(info.config_json), path};
   GruConfig c;
   c.vocab = r.integer("vocab");
   c.embed = r.integer("embed");
@@ -302,7 +302,7 @@ GruConfig gru_config_from_checkpoint(const std::string& path, const models::Chec
     fail(path, std::string("loom.config 'unit': ") + e.what());
   }
   c.seed = uint64_t(r.integer("seed"));
-  check_against_file(c, models::read_safetensors_header(path));
+  check_against_file(c, io::read_safetensors_header(path));
   return c;
 }
 
@@ -346,9 +346,9 @@ runtime::ModelBlueprint describe_gru(const runtime::RunRequest& r) {
           }};
 }
 
-std::unique_ptr<runtime::Model> restore_gru(const std::string& path, const models::CheckpointInfo& info) {
+std::unique_ptr<runtime::Model> restore_gru(const std::string& path, const io::CheckpointInfo& info) {
   const GruConfig c = gru_config_from_checkpoint(path, info);
-  Vocabulary vocab = models::vocabulary_from_tokens(models::token_list(info, models::lm::kVocabKey, path));
+  Vocabulary vocab = io::vocabulary_from_tokens(io::token_list(info, models::lm::kVocabKey, path));
   if (vocab.size() != c.vocab)
     fail(path, std::string(models::lm::kVocabKey) + " has " + std::to_string(vocab.size()) +
                    " tokens but loom.config says vocab=" + std::to_string(c.vocab));

@@ -54,7 +54,7 @@ std::vector<std::pair<std::string, Shape>> gru_parameter_shapes(const GruConfig&
 // The config of a gru-lm checkpoint: loom.config read and checked against the
 // shapes of the file's tensors before anything is allocated. Throws
 // CheckpointError naming the file (and the key and tensor at fault).
-GruConfig gru_config_from_checkpoint(const std::string& path, const models::CheckpointInfo& info);
+GruConfig gru_config_from_checkpoint(const std::string& path, const io::CheckpointInfo& info);
 
 class GruLanguageModel : public runtime::Model {
  public:

@@ -21,23 +21,23 @@ Var project(Var x, Var w) {
   return ops::reshape(ops::matmul(rows, w), {x.dim(0), x.dim(1), w.dim(1)});
 }
 
-class SharedProjectionAttention final : public models::Attention {
+class SharedProjectionAttention final : public models::seq2seq::Attention {
  public:
   std::string name() const override { return "shared-projection"; }
-  models::AttentionOutput build(Graph&, const models::AttentionInputs& in) const override {
+  models::seq2seq::AttentionOutput build(Graph&, const models::seq2seq::AttentionInputs& in) const override {
     Var w = in.parameter("attention.shared_weight", {in.hidden, in.hidden});
     Var scores = ops::matmul(project(in.decoder, w), project(in.encoder, w), false, true);  // (B,T,S)
-    return models::attend(scores, in);
+    return models::seq2seq::attend(scores, in);
   }
 };
 
 }  // namespace
 
 void register_shared_projection_attention() {
-  if (models::has_attention("shared-projection")) return;
-  models::attention_registry().add(
+  if (models::seq2seq::has_attention("shared-projection")) return;
+  models::seq2seq::attention_registry().add(
       "shared-projection", "(d W)·(e W): one learned projection on both sides (example)",
-      []() -> std::unique_ptr<models::Attention> { return std::make_unique<SharedProjectionAttention>(); });
+      []() -> std::unique_ptr<models::seq2seq::Attention> { return std::make_unique<SharedProjectionAttention>(); });
 }
 
 }  // namespace loom::examples

@@ -6,7 +6,7 @@
 
 namespace loom::examples {
 
-models::AttentionOutput TanhGeneralAttention::build(Graph&, const models::AttentionInputs& in) const {
+models::seq2seq::AttentionOutput TanhGeneralAttention::build(Graph&, const models::seq2seq::AttentionInputs& in) const {
   const int64_t H = in.hidden, B = in.decoder.dim(0), T = in.decoder.dim(1);
   // Parameters come from the callback: a parameter node when training, an
   // input when gradient-checking. Their names must start with "attention.".
@@ -16,12 +16,12 @@ models::AttentionOutput TanhGeneralAttention::build(Graph&, const models::Attent
   Var query = ops::tanh(ops::matmul(d_rows, w) + b);             // (B·T,H); b broadcasts over rows
   Var scores = ops::matmul(ops::reshape(query, {B, T, H}), in.encoder, false, true);  // (B,T,S)
   // The masked softmax over source positions and the context Σ α e.
-  return models::attend(scores, in);
+  return models::seq2seq::attend(scores, in);
 }
 
 void register_tanh_general_attention() {
-  if (models::has_attention(TanhGeneralAttention::kName)) return;
-  models::attention_registry().add(TanhGeneralAttention::kName, "tanh(d W + b) · e: a learned nonlinear query (example)",
+  if (models::seq2seq::has_attention(TanhGeneralAttention::kName)) return;
+  models::seq2seq::attention_registry().add(TanhGeneralAttention::kName, "tanh(d W + b) · e: a learned nonlinear query (example)",
                                    [] { return std::make_unique<TanhGeneralAttention>(); });
 }
 

@@ -9,11 +9,11 @@
 
 namespace loom::examples {
 
-class TanhGeneralAttention final : public models::Attention {
+class TanhGeneralAttention final : public models::seq2seq::Attention {
  public:
   static constexpr const char* kName = "tanh-general";
   std::string name() const override { return kName; }
-  models::AttentionOutput build(Graph& g, const models::AttentionInputs& in) const override;
+  models::seq2seq::AttentionOutput build(Graph& g, const models::seq2seq::AttentionInputs& in) const override;
 };
 
 // Registers "tanh-general"; calling it again does nothing.

@@ -7,7 +7,7 @@
 
 #include "text/tokenizer.hpp"
 
-namespace loom::models {
+namespace loom::io {
 namespace {
 
 using nlohmann::json;
@@ -134,4 +134,4 @@ text::Vocabulary vocabulary_from_tokens(const std::vector<std::string>& tokens) 
   }
 }
 
-}  // namespace loom::models
+}  // namespace loom::io

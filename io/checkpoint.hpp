@@ -14,7 +14,7 @@
 #include "io/safetensors.hpp"
 #include "text/vocabulary.hpp"
 
-namespace loom::models {
+namespace loom::io {
 
 inline constexpr const char* kCheckpointFormatVersion = "1";
 
@@ -53,4 +53,4 @@ std::vector<std::string> vocabulary_tokens(const text::Vocabulary& vocab);
 // Throws CheckpointError if the reserved four are not first or a token repeats.
 text::Vocabulary vocabulary_from_tokens(const std::vector<std::string>& tokens);
 
-}  // namespace loom::models
+}  // namespace loom::io

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace loom::models {
+namespace loom::io {
 std::string join_names(const std::vector<std::string>& names) {
   std::string s;
   for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
@@ -66,4 +66,4 @@ std::map<std::string, std::string> load_parameters(const std::string& path, Para
   return std::move(file.metadata);
 }
 
-}  // namespace loom::models
+}  // namespace loom::io

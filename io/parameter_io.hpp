@@ -8,7 +8,7 @@
 #include "graph/parameters.hpp"
 #include "io/safetensors.hpp"
 
-namespace loom::models {
+namespace loom::io {
 
 // Writes exactly the store's parameters: their names and shapes, no padding.
 void save_parameters(const std::string& path, const ParameterStore& params,
@@ -27,4 +27,4 @@ std::map<std::string, std::string> load_parameters(const std::string& path, Para
 // "a, b, c": names in an error message.
 std::string join_names(const std::vector<std::string>& names);
 
-}  // namespace loom::models
+}  // namespace loom::io

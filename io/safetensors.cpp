@@ -24,7 +24,7 @@
 
 #include "text/tokenizer.hpp"
 
-namespace loom::models {
+namespace loom::io {
 
 static_assert(std::endian::native == std::endian::little, "safetensors data are little-endian");
 
@@ -425,4 +425,4 @@ SafetensorsFile load_safetensors(const std::string& path) {
   return file;
 }
 
-}  // namespace loom::models
+}  // namespace loom::io

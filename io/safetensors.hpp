@@ -15,7 +15,7 @@
 
 #include "graph/tensor.hpp"
 
-namespace loom::models {
+namespace loom::io {
 
 // A checkpoint file cannot be written, read or matched to a model; the message
 // names the file and what is wrong.
@@ -76,4 +76,4 @@ void rename_durably(const std::string& from, const std::string& to);
 // empty function to remove it.
 void set_atomic_write_hook_for_testing(std::function<void(std::string_view stage)> hook);
 
-}  // namespace loom::models
+}  // namespace loom::io

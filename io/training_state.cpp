@@ -14,7 +14,7 @@
 #include "io/parameter_io.hpp"
 #include "io/safetensors.hpp"
 
-namespace loom::models {
+namespace loom::io {
 namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
@@ -298,4 +298,4 @@ void restore_schedule_state(const TrainingState& state, optim::LrSchedule& sched
   }
 }
 
-}  // namespace loom::models
+}  // namespace loom::io

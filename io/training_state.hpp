@@ -15,7 +15,7 @@
 #include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
 
-namespace loom::models {
+namespace loom::io {
 
 struct TrainingState {
   int64_t optimizer_steps = 0;  // Optimizer::steps_taken
@@ -65,4 +65,4 @@ void restore_optimizer_state(const TrainingState& state, optim::Optimizer& optim
 void capture_schedule_state(TrainingState& state, const optim::LrSchedule& schedule);
 void restore_schedule_state(const TrainingState& state, optim::LrSchedule& schedule);
 
-}  // namespace loom::models
+}  // namespace loom::io

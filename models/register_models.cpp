@@ -6,7 +6,7 @@
 namespace loom::models {
 
 void register_builtin_models() {
-  register_seq2seq();
+  models::seq2seq::register_seq2seq();
   lm::register_lm();
 }
 

@@ -133,24 +133,24 @@ std::string checkpoint_model_kind(const CheckpointInfo& info) {
 
 LoadedModel load_model(const std::string& path, const LoadOptions& options) {
   LoadedModel out;
-  out.info = models::read_checkpoint_info(path);
+  out.info = io::read_checkpoint_info(path);
   out.kind = checkpoint_model_kind(out.info);
   if (!model_registry().contains(out.kind))
-    throw models::CheckpointError("checkpoint file '" + path + "' holds a '" + out.kind +
+    throw io::CheckpointError("checkpoint file '" + path + "' holds a '" + out.kind +
                                   "' model, which this program does not know (known: " +
                                   model_registry().names_text() + ")");
   out.model = model_registry().make(out.kind).restore(path, out.info);
-  models::load_parameters(path, out.model->params());
-  out.nonfinite_parameters = models::check_loaded_weights(path, out.model->params(), options.allow_nonfinite);
+  io::load_parameters(path, out.model->params());
+  out.nonfinite_parameters = io::check_loaded_weights(path, out.model->params(), options.allow_nonfinite);
   return out;
 }
 
 void save_model(const std::string& path, Model& model) {
-  models::CheckpointInfo info;
+  io::CheckpointInfo info;
   info.model_kind = model.kind();
-  info.config_json = models::config_to_json(model.config());
+  info.config_json = io::config_to_json(model.config());
   info.metadata = model.metadata();
-  models::save_checkpoint(path, model.params(), info);
+  io::save_checkpoint(path, model.params(), info);
 }
 
 }  // namespace loom::runtime

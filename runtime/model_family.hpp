@@ -23,7 +23,7 @@
 
 namespace loom::runtime {
 
-using models::CheckpointInfo;
+using io::CheckpointInfo;
 
 // One command-line option of a model family. Its value reaches the family
 // as text (OptionValues), already checked against the kind and range.

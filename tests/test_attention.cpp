@@ -88,13 +88,13 @@ std::vector<Tensor> run_layer(const std::string& name, Case& c) {
   Var mask = input(g, "mask", {DType::F64, {B, 1, S}});
   test::Feeds feeds{{"d", c.d}, {"e", c.e}, {"mask", c.mask}};
   uint64_t seed = 100;
-  models::ParameterSource source = [&](const std::string& pname, const Shape& shape) {
+  runtime::ParameterSource source = [&](const std::string& pname, const Shape& shape) {
     Tensor v = test::random_tensor(DType::F64, shape, seed++);
     c.params[pname] = v;
     feeds.emplace_back(pname, v);
     return input(g, pname, v.type());
   };
-  models::AttentionOutput out = models::make_attention(name)->build(g, {d, e, mask, H, source});
+  models::seq2seq::AttentionOutput out = models::seq2seq::make_attention(name)->build(g, {d, e, mask, H, source});
   return test::run_graph(g, {out.context, out.weights}, feeds);
 }
 
@@ -160,7 +160,7 @@ TEST(Attention, CosineWeightsStayBoundedForLargeInputs) {
 std::vector<std::string> registered_scoring_layers() {
   examples::register_tanh_general_attention();
   std::vector<std::string> names;
-  for (const std::string& name : models::attention_names())
+  for (const std::string& name : models::seq2seq::attention_names())
     if (name != "none") names.push_back(name);
   return names;
 }
@@ -175,10 +175,10 @@ TEST(Attention, EveryRegisteredLayerChecksGradientsInDoublePrecision) {
     Var e_scale = ex.random_input("e_scale", {B, S, H});
     Var mask = ex.fixed_input("mask", c.mask);
     Var enc = e * e_scale;
-    models::ParameterSource source = [&](const std::string& pname, const Shape& shape) {
+    runtime::ParameterSource source = [&](const std::string& pname, const Shape& shape) {
       return ex.random_input(pname, shape, -0.5, 0.5);
     };
-    models::AttentionOutput out = models::make_attention(name)->build(ex.graph, {d, enc, mask, H, source});
+    models::seq2seq::AttentionOutput out = models::seq2seq::make_attention(name)->build(ex.graph, {d, enc, mask, H, source});
     ex.outputs = {out.context, out.weights};
     ex.tolerance = 1e-6;
     GradCheckResult r = check_gradients(ex);
@@ -191,11 +191,11 @@ TEST(Attention, NoneHasNoContextAndNoParameters) {
   Var d = input(g, "d", {DType::F32, {B, T, H}}), e = input(g, "e", {DType::F32, {B, S, H}});
   Var mask = input(g, "mask", {DType::F32, {B, 1, S}});
   int requested = 0;
-  models::ParameterSource source = [&](const std::string&, const Shape& shape) {
+  runtime::ParameterSource source = [&](const std::string&, const Shape& shape) {
     ++requested;
     return input(g, "p", {DType::F32, shape});
   };
-  models::AttentionOutput out = models::make_attention("none")->build(g, {d, e, mask, H, source});
+  models::seq2seq::AttentionOutput out = models::seq2seq::make_attention("none")->build(g, {d, e, mask, H, source});
   EXPECT_EQ(out.context.graph, nullptr);
   EXPECT_EQ(out.weights.graph, nullptr);
   EXPECT_EQ(requested, 0);
@@ -203,7 +203,7 @@ TEST(Attention, NoneHasNoContextAndNoParameters) {
 
 TEST(Attention, UnknownNameErrorListsKnownLayers) {
   try {
-    (void)models::make_attention("bogus");
+    (void)models::seq2seq::make_attention("bogus");
     FAIL() << "no error";
   } catch (const std::invalid_argument& err) {
     std::string msg = err.what();
@@ -216,14 +216,14 @@ TEST(Attention, UnknownNameErrorListsKnownLayers) {
 TEST(Attention, RegistryRefusesDuplicatesAndListsUserLayers) {
   examples::register_tanh_general_attention();
   examples::register_tanh_general_attention();  // idempotent
-  EXPECT_TRUE(models::has_attention("tanh-general"));
-  EXPECT_THROW(models::register_attention("dot", [] { return models::make_attention("dot"); }),
+  EXPECT_TRUE(models::seq2seq::has_attention("tanh-general"));
+  EXPECT_THROW(models::seq2seq::register_attention("dot", [] { return models::seq2seq::make_attention("dot"); }),
                std::invalid_argument);
-  EXPECT_THROW(models::register_attention("", [] { return models::make_attention("dot"); }), std::invalid_argument);
-  std::vector<std::string> names = models::attention_names();
+  EXPECT_THROW(models::seq2seq::register_attention("", [] { return models::seq2seq::make_attention("dot"); }), std::invalid_argument);
+  std::vector<std::string> names = models::seq2seq::attention_names();
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_NE(std::find(names.begin(), names.end(), "tanh-general"), names.end());
-  EXPECT_EQ(models::make_attention("tanh-general")->name(), "tanh-general");
+  EXPECT_EQ(models::seq2seq::make_attention("tanh-general")->name(), "tanh-general");
 }
 
 }  // namespace

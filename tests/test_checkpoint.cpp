@@ -18,7 +18,7 @@
 #include "tests/support/checkpoint_files.hpp"
 
 using namespace loom;
-using namespace loom::models;
+using namespace loom::io;
 using namespace loom::test;
 namespace fs = std::filesystem;
 

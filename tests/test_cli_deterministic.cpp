@@ -49,7 +49,7 @@ Outcome train_on(int threads) {
   auto run = run_loom(kRun + "--threads " + std::to_string(threads) + " --out '" + out + "'");
   EXPECT_EQ(run.status, 0) << run.all;
   const std::string last = out + "/last.safetensors";
-  std::string state = loom::models::find_training_state(last);
+  std::string state = loom::io::find_training_state(last);
   EXPECT_FALSE(state.empty()) << "no training state beside " << last;
   return {loss_rows(out + "/metrics.csv"), read_bytes(last), state.empty() ? "" : read_bytes(state)};
 }

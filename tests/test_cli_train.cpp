@@ -39,7 +39,7 @@ TEST(CliTrain, ToyRunWritesItsFilesAndResumes) {
   for (const char* f : {"/last.safetensors", "/best.safetensors", "/metrics.csv", "/loss.svg"})
     EXPECT_TRUE(std::filesystem::exists(out + f)) << f;
   for (const char* f : {"/last.safetensors", "/best.safetensors"})
-    EXPECT_FALSE(loom::models::find_training_state(out + f).empty()) << f << " has no training state";
+    EXPECT_FALSE(loom::io::find_training_state(out + f).empty()) << f << " has no training state";
 }
 
 // A real signal in the middle of training: the run saves a checkpoint that
@@ -60,7 +60,7 @@ void expect_signal_saves_a_checkpoint(const std::string& signal) {
   log << err.rdbuf();
   EXPECT_EQ(code, 130) << log.str();
   EXPECT_NE(log.str().find("--resume"), std::string::npos) << log.str();
-  EXPECT_FALSE(loom::models::find_training_state(out + "/last.safetensors").empty());
+  EXPECT_FALSE(loom::io::find_training_state(out + "/last.safetensors").empty());
   auto resumed = run_loom(kToy + "--epochs 100000 --max-steps 1 --out '" + out + "' --resume '" + out +
                           "/last.safetensors'");
   EXPECT_EQ(resumed.status, 0) << resumed.all;

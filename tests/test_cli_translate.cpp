@@ -1,7 +1,7 @@
 // `loom translate` and `loom eval`, run as a user would ($LOOM_BIN, set by
 // CMake). The checkpoint is made here: a small Seq2Seq trained with Adam until
 // it reproduces every pair of data/toy.tsv plus a few longer pairs (so BLEU-4
-// has 4-grams to count), saved with models::save_model into a temp directory.
+// has 4-grams to count), saved with models::seq2seq::save_model into a temp directory.
 // Checks: arguments and stdin lines translate to their targets, greedily and
 // with a beam; --attention draws one cell per (output word, source word);
 // eval reports accuracy 1 and BLEU 100 on the memorised pairs; TSV errors
@@ -68,10 +68,10 @@ struct Trained {
     text::Vocabulary source_vocab = text::Vocabulary::build(corpus.sources);
     text::Vocabulary target_vocab = text::Vocabulary::build(corpus.targets);
     std::vector<text::EncodedPair> pairs = text::encode_pairs(corpus, source_vocab, target_vocab);
-    models::Seq2SeqConfig c;
+    models::seq2seq::Seq2SeqConfig c;
     c.src_vocab = source_vocab.size(), c.tgt_vocab = target_vocab.size();
     c.embed = 32, c.hidden = 64, c.attention = "dot";
-    models::Seq2Seq model(c);
+    models::seq2seq::Seq2Seq model(c);
     model.init_parameters(1);
     auto adam = optim::make_optimizer({.kind = "adam"}, model.params());
     text::Batcher batcher(pairs, {.batch_size = 32, .bucket_width = 100, .seed = 2});
@@ -84,13 +84,13 @@ struct Trained {
       }
       if (epoch % 25 == 24) memorised = reproduces(model, pairs);
     }
-    models::save_model(checkpoint, model, source_vocab, target_vocab);
+    models::seq2seq::save_model(checkpoint, model, source_vocab, target_vocab);
   }
 
-  static bool reproduces(models::Seq2Seq& model, const std::vector<text::EncodedPair>& pairs) {
-    models::Decoder decoder(model);
+  static bool reproduces(models::seq2seq::Seq2Seq& model, const std::vector<text::EncodedPair>& pairs) {
+    models::seq2seq::Decoder decoder(model);
     for (const text::EncodedPair& p : pairs) {
-      models::Translation t = decoder.greedy(p.source);
+      models::seq2seq::Translation t = decoder.greedy(p.source);
       if (!t.finished || t.tokens != p.target) return false;
     }
     return true;
@@ -229,11 +229,11 @@ TEST(CliTranslate, BadCheckpointExitsOneNamingTheFile) {
 // touches, and the loss, is NaN).
 std::string checkpoint_with_nan() {
   const std::string path = trained().file("nan.safetensors");
-  models::SafetensorsFile file = models::load_safetensors(trained().checkpoint);
-  std::vector<models::NamedTensor> tensors;
+  io::SafetensorsFile file = io::load_safetensors(trained().checkpoint);
+  std::vector<io::NamedTensor> tensors;
   for (auto& [name, tensor] : file.tensors) tensors.push_back({name, tensor.ref()});
   file.tensors.at("out.weight").ref().ptr<float>()[0] = NAN;
-  models::save_safetensors(path, tensors, file.metadata);
+  io::save_safetensors(path, tensors, file.metadata);
   return path;
 }
 

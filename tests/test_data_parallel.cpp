@@ -107,29 +107,29 @@ TEST(GradientReducer, WeightsEveryGradientOnce) {
 }
 
 // Sentence pairs (any model's dataset would do: sharding sees only examples and tokens).
-models::TranslationData toy_data(int64_t pairs) {
+models::seq2seq::TranslationData toy_data(int64_t pairs) {
   std::vector<text::EncodedPair> encoded;
   for (int64_t i = 0; i < pairs; ++i)
     encoded.push_back({std::vector<int32_t>(size_t(1 + i % 3), 5), std::vector<int32_t>(size_t(1 + i % 4), 6)});
-  return models::TranslationData("toy", {}, std::make_unique<text::Batcher>(encoded, text::BatcherOptions{}), 0);
+  return models::seq2seq::TranslationData("toy", {}, std::make_unique<text::Batcher>(encoded, text::BatcherOptions{}), 0);
 }
 
 TEST(ShardBatch, RanksShareEveryRowOnceAndTheirWeightsSumToOne) {
-  const models::TranslationData data = toy_data(7);
+  const models::seq2seq::TranslationData data = toy_data(7);
   const std::vector<int64_t> pairs{6, 0, 3, 5, 1, 2, 4};
   for (int ranks : {1, 2, 3, 7, 9}) {
     std::vector<int64_t> seen;
     double weights = 0;
     int empty = 0;
     for (int r = 0; r < ranks; ++r) {
-      models::ShardedBatch s = models::shard_batch(data, pairs, r, ranks);
+      train::ShardedBatch s = train::shard_batch(data, pairs, r, ranks);
       EXPECT_EQ(s.global_tokens, data.make_batch(pairs)->loss_tokens());
       weights += s.weight();
       if (s.empty()) {
         ++empty;
         continue;
       }
-      const text::Batch& local = runtime::batch_as<models::TranslationBatch>(*s.local).batch();
+      const text::Batch& local = runtime::batch_as<models::seq2seq::TranslationBatch>(*s.local).batch();
       seen.insert(seen.end(), local.pairs.begin(), local.pairs.end());
     }
     EXPECT_EQ(empty, std::max(0, ranks - 7)) << ranks << " ranks";

@@ -18,10 +18,10 @@
 namespace loom {
 namespace {
 
-using models::Decoder;
-using models::Seq2Seq;
-using models::Seq2SeqConfig;
-using models::Translation;
+using models::seq2seq::Decoder;
+using models::seq2seq::Seq2Seq;
+using models::seq2seq::Seq2SeqConfig;
+using models::seq2seq::Translation;
 
 using Toy = test::ToyCorpus;
 

@@ -109,14 +109,14 @@ TEST(LmFamily, SaveAndLoadGiveTheSameEvaluationBitForBit) {
 // The saved model's checkpoint with loom.config edited by `edit`.
 std::string tampered(const test::TempDir& dir, runtime::Model& model, const std::string& name,
                      const std::function<void(std::map<std::string, std::string>&)>& edit) {
-  CheckpointInfo info;
+  io::CheckpointInfo info;
   info.model_kind = model.kind();
   std::map<std::string, std::string> config = model.config();
   edit(config);
-  info.config_json = config_to_json(config);
+  info.config_json = io::config_to_json(config);
   info.metadata = model.metadata();
   const std::string path = dir.file(name);
-  save_checkpoint(path, model.params(), info);
+  io::save_checkpoint(path, model.params(), info);
   return path;
 }
 
@@ -147,15 +147,15 @@ TEST(LmFamily, RestoreRefusesAnotherModelsCheckpointAndAShortVocabulary) {
   const std::string text = dir.file("t.txt");
   std::ofstream(text) << kText;
   Trained t = train_small(text, "word");
-  CheckpointInfo info;
+  io::CheckpointInfo info;
   info.model_kind = "seq2seq";
-  info.config_json = config_to_json(t.model->config());
+  info.config_json = io::config_to_json(t.model->config());
   test::expect_error([&] { restore_lm(text, info); }, text, "holds a 'seq2seq' model, not a language model (lm)");
 
   const std::string path = dir.file("short_vocab.safetensors");
   info.model_kind = "lm";
-  info.metadata[kVocabKey] = token_list_json({"<pad>", "<unk>", "<bos>", "<eos>", "the"});
-  save_checkpoint(path, t.model->params(), info);
+  info.metadata[kVocabKey] = io::token_list_json({"<pad>", "<unk>", "<bos>", "<eos>", "the"});
+  io::save_checkpoint(path, t.model->params(), info);
   test::expect_error([&] { runtime::load_model(path); }, path, "loom.vocab has 5 tokens but loom.config says vocab=");
 }
 

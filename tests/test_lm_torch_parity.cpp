@@ -90,7 +90,7 @@ struct ParityFiles : ::testing::Environment {
     dir = fs::temp_directory_path() / ("loom_lm_parity_" + std::to_string(::getpid()));
     fs::create_directories(dir);
     batch = parity_batch();
-    save_safetensors(file("batch.safetensors"),
+    io::save_safetensors(file("batch.safetensors"),
                      {{"input", batch.input.ref()}, {"target", batch.target.ref()}, {"lengths", batch.lengths.ref()}});
     std::ofstream(file("commands.txt")) << save_loom_models() << torch_commands();
     const std::string log = file("python.log");
@@ -166,16 +166,16 @@ double relative_error(const TensorRef& loom, const Tensor& torch) {
 
 // The model of a checkpoint in either dtype (f32 weights convert exactly).
 std::unique_ptr<LanguageModel> load_as(const std::string& path, DType dtype) {
-  const CheckpointInfo info = read_checkpoint_info(path);
-  LmConfig config = config_from_map(config_from_json(info.config_json), path);
+  const io::CheckpointInfo info = io::read_checkpoint_info(path);
+  LmConfig config = config_from_map(io::config_from_json(info.config_json), path);
   config.dtype = dtype;
-  auto model = std::make_unique<LanguageModel>(config, vocabulary_from_tokens(token_list(info, kVocabKey, path)));
-  load_checkpoint(path, model->params());
+  auto model = std::make_unique<LanguageModel>(config, io::vocabulary_from_tokens(io::token_list(info, kVocabKey, path)));
+  io::load_checkpoint(path, model->params());
   return model;
 }
 
 // Loss and every gradient against PyTorch's; returns the worst relative error.
-double expect_match(LanguageModel& model, double loss, const SafetensorsFile& torch, double tolerance) {
+double expect_match(LanguageModel& model, double loss, const io::SafetensorsFile& torch, double tolerance) {
   const double torch_loss = torch.tensor("loss").at(0);
   double worst = relative_error(loss, torch_loss);
   EXPECT_LE(worst, tolerance) << "loss: Loom " << loss << ", PyTorch " << torch_loss;
@@ -196,7 +196,7 @@ class LoomToTorch : public LmTorchParity {};
 
 TEST_P(LoomToTorch, LossAndEveryGradientMatchPyTorch) {
   const ParityCase& c = GetParam();
-  const SafetensorsFile torch = load_safetensors(files->file(c.name + ".torch"));
+  const io::SafetensorsFile torch = io::load_safetensors(files->file(c.name + ".torch"));
   EXPECT_GT(torch.tensor("loss").at(0), 1.0);
   EXPECT_EQ(torch.has("grad.out.weight"), !c.tied);
   for (auto [dtype, tolerance] : {std::pair{DType::F32, kTolerance}, std::pair{DType::F64, kExactTolerance}}) {
@@ -221,7 +221,7 @@ TEST_P(TorchToLoom, CheckpointWrittenByPyTorchGivesTheSameLossAndGradients) {
   EXPECT_EQ(model.lm_config().layers, c.layers);
   EXPECT_EQ(model.lm_config().tie_weights, c.tied);
   EXPECT_EQ(model.vocab().token(4), "w4");
-  const SafetensorsFile torch = load_safetensors(files->file(c.name + ".torch"));
+  const io::SafetensorsFile torch = io::load_safetensors(files->file(c.name + ".torch"));
   const runtime::Evaluation eval = model.evaluate_batch(files->batch);
   EXPECT_EQ(eval.tokens, files->batch.tokens);
   EXPECT_LE(relative_error(eval.loss(), torch.tensor("loss").at(0)), kTolerance)
@@ -240,7 +240,7 @@ TEST(LmTorchParitySharpness, DetectsAPerturbedWeight) {
   std::unique_ptr<LanguageModel> model = load_as(files->file("tied_two_layers.safetensors"), DType::F64);
   model->params().value("lstm.weight_hh_l1").ptr<double>()[5] *= 1 + 1e-6;
   const double loss = model->train_step(files->batch);
-  const SafetensorsFile torch = load_safetensors(files->file("tied_two_layers.torch"));
+  const io::SafetensorsFile torch = io::load_safetensors(files->file("tied_two_layers.torch"));
   double worst = relative_error(loss, torch.tensor("loss").at(0));
   for (const auto& entry : model->params().entries())
     worst = std::max(worst, relative_error(model->params().grad(entry.name), torch.tensor("grad." + entry.name)));

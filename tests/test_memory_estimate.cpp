@@ -16,7 +16,9 @@
 #include "train/memory_estimate.hpp"
 
 using namespace loom;
-using namespace loom::models;
+using namespace loom::models::seq2seq;
+using namespace loom::io;
+using namespace loom::train;
 
 namespace {
 

@@ -12,7 +12,8 @@
 #include "runtime/model.hpp"
 #include "train/metrics.hpp"
 
-using namespace loom::models;
+using namespace loom::models::seq2seq;
+using namespace loom::train;
 using loom::runtime::perplexity;
 
 namespace {

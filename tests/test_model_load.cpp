@@ -13,7 +13,8 @@
 #include "tests/support/checkpoint_files.hpp"
 
 using namespace loom;
-using namespace loom::models;
+using namespace loom::models::seq2seq;
+using namespace loom::io;
 using namespace loom::test;
 
 namespace {

@@ -91,10 +91,10 @@ void read_in_every_way(ParameterStore& p, const test::TempDir& dir) {
   (void)p.read_values_data();
   EXPECT_TRUE(p.nonfinite().empty());
   EXPECT_TRUE(p.nonfinite(true).empty());
-  models::save_parameters(dir.file("parameters.safetensors"), p);
-  models::save_checkpoint(dir.file("model.safetensors"), p, {});
-  models::save_checkpoint_with_state(
-      dir.file("last.safetensors"), [&](const std::string& path) { models::save_checkpoint(path, p, {}); }, {});
+  io::save_parameters(dir.file("parameters.safetensors"), p);
+  io::save_checkpoint(dir.file("model.safetensors"), p, {});
+  io::save_checkpoint_with_state(
+      dir.file("last.safetensors"), [&](const std::string& path) { io::save_checkpoint(path, p, {}); }, {});
 }
 
 // Saving a checkpoint once bumped values_version (its non-finite check and
@@ -172,11 +172,11 @@ TEST(PackedWeights, ValuesVersionCountsEveryWriteAccess) {
   EXPECT_FALSE(p.holds_value(g.data));
 }
 
-using models::Decoder;
-using models::Seq2Seq;
+using models::seq2seq::Decoder;
+using models::seq2seq::Seq2Seq;
 
 std::unique_ptr<Seq2Seq> make_model(const test::ToyCorpus& toy, const std::string& attention) {
-  models::Seq2SeqConfig c;
+  models::seq2seq::Seq2SeqConfig c;
   c.src_vocab = toy.source_vocab.size(), c.tgt_vocab = toy.target_vocab.size();
   c.embed = 16, c.hidden = 32, c.layers = 2, c.attention = attention;
   auto model = std::make_unique<Seq2Seq>(c);
@@ -220,7 +220,7 @@ TEST(PackedWeights, DecoderFollowsTrainingAndLoads) {
     auto model = make_model(toy, attention);
     train(*model, toy, 3);
     test::TempDir dir;
-    models::save_parameters(dir.file("a.safetensors"), model->params());
+    io::save_parameters(dir.file("a.safetensors"), model->params());
     Decoder decoder(*model);
     const text::EncodedPair& pair = toy.pairs[1];
     Decoded first = decode(decoder, pair);
@@ -231,7 +231,7 @@ TEST(PackedWeights, DecoderFollowsTrainingAndLoads) {
     expect_same(trained, decode(fresh, pair), std::string(attention) + ": after training");
     EXPECT_GT(largest_difference(first.forced, trained.forced), 1e-3) << "training changed nothing";
 
-    models::load_parameters(dir.file("a.safetensors"), model->params());
+    io::load_parameters(dir.file("a.safetensors"), model->params());
     expect_same(decode(decoder, pair), first, std::string(attention) + ": after loading");
   }
 }
@@ -255,7 +255,7 @@ TEST(PackedWeights, DecodingStepsAllocateOnlyInsideOneDnn) {
   long many = test::allocations_during([&] { decoder.forced_log_probs(source, longer); });
 
   const int64_t S = int64_t(source.size()) + 1, H = model->config().hidden;
-  Executor step(models::compile_decoder_step_plan(*model, 1, S), model->params());
+  Executor step(models::seq2seq::compile_decoder_step_plan(*model, 1, S), model->params());
   step.set_input("prev_tokens", Tensor::from_i32({1}, std::vector<int32_t>{4}));
   step.set_input("encoder_outputs", test::random_tensor(DType::F32, {1, S, H}, 7));
   step.set_input("source_mask", Tensor::from_f32({1, 1, S}, std::vector<float>(size_t(S), 1.0f)));

@@ -8,7 +8,7 @@
 
 #include "train/progress.hpp"
 
-using namespace loom::models;
+using namespace loom::train;
 
 namespace {
 

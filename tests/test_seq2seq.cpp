@@ -25,8 +25,8 @@
 namespace loom {
 namespace {
 
-using models::Seq2Seq;
-using models::Seq2SeqConfig;
+using models::seq2seq::Seq2Seq;
+using models::seq2seq::Seq2SeqConfig;
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -64,7 +64,7 @@ Seq2SeqConfig tiny_config(const std::string& attention, DType dtype = DType::F64
 // Every registered kind: the built-ins and whatever examples/ adds.
 std::vector<std::string> all_attentions() {
   examples::register_tanh_general_attention();
-  return models::attention_names();
+  return models::seq2seq::attention_names();
 }
 
 using Toy = test::ToyCorpus;
@@ -147,7 +147,7 @@ TEST(Seq2Seq, LossAtInitIsNearLogVocabulary) {
     text::Batch batch = make_batch({{{4, 9, 20}, {7, 8}}, {{5}, {30, 31, 32, 33}}, {{6, 7, 8, 9, 10}, {40}}});
     double loss = model.train_step_gradients(batch);
     EXPECT_NEAR(loss, std::log(60.0), 0.05) << att;
-    models::EvalResult r = model.evaluate_batch(batch);
+    models::seq2seq::EvalResult r = model.evaluate_batch(batch);
     EXPECT_EQ(r.tokens, batch.target_tokens);
     EXPECT_NEAR(r.loss(), loss, 1e-5) << att;
   }
@@ -189,18 +189,18 @@ void expect_model_gradcheck(const Seq2SeqConfig& config) {
   ASSERT_EQ(batch.source.shape(), (Shape{2, 3}));
   ASSERT_EQ(batch.target_input.shape(), (Shape{2, 3}));
   OpExample ex;
-  models::BatchInputs in;
+  models::seq2seq::BatchInputs in;
   std::map<std::string, Var> vars;
-  for (auto& [name, t] : models::batch_feeds(batch, DType::F64)) vars[name] = ex.fixed_input(name, t);
+  for (auto& [name, t] : models::seq2seq::batch_feeds(batch, DType::F64)) vars[name] = ex.fixed_input(name, t);
   in = {vars["source"], vars["source_lengths"], vars["source_mask"], vars["target_input"], vars["target_output"],
         vars["target_lengths"]};
   std::map<std::string, Var> params;
-  models::ParameterSource source = [&](const std::string& name, const Shape& shape) {
+  runtime::ParameterSource source = [&](const std::string& name, const Shape& shape) {
     auto it = params.find(name);
     if (it != params.end()) return it->second;
     return params[name] = ex.random_input(name, shape, -0.5, 0.5);
   };
-  models::DropoutSites none;
+  runtime::DropoutSites none;
   ex.outputs = {model.build_forward(in, source, none, config.label_smoothing).loss};
   ex.tolerance = 1e-6;
   EXPECT_EQ(params.size(), model.params().entries().size()) << config.attention;

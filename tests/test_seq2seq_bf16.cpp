@@ -22,8 +22,8 @@
 namespace loom {
 namespace {
 
-using models::Seq2Seq;
-using models::Seq2SeqConfig;
+using models::seq2seq::Seq2Seq;
+using models::seq2seq::Seq2SeqConfig;
 
 using Toy = test::ToyCorpus;
 

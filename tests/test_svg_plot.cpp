@@ -11,7 +11,8 @@
 #include "tests/support/checkpoint_files.hpp"
 #include "train/svg_plot.hpp"
 
-using namespace loom::models;
+using namespace loom::io;
+using namespace loom::train;
 
 namespace {
 

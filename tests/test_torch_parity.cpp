@@ -29,7 +29,8 @@
 #include "models/seq2seq/seq2seq.hpp"
 
 using namespace loom;
-using namespace loom::models;
+using namespace loom::models::seq2seq;
+using namespace loom::io;
 namespace fs = std::filesystem;
 
 namespace {

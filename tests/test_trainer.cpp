@@ -23,7 +23,9 @@
 #include "train/trainer.hpp"
 
 using namespace loom;
-using namespace loom::models;
+using namespace loom::models::seq2seq;
+using namespace loom::io;
+using namespace loom::train;
 
 namespace {
 
@@ -54,18 +56,18 @@ TrainOptions toy_options(const std::string& dir) {
 
 TEST(Trainer, ResumedRunReproducesUninterruptedLossesExactly) {
   std::ostringstream log;
-  TrainResult whole = train(toy_options(fresh_dir("whole")), log);
+  TrainResult whole = train_model(toy_options(fresh_dir("whole")), log);
   ASSERT_GT(whole.step_losses.size(), 8u);
   EXPECT_LT(whole.step_losses.back(), whole.step_losses.front());
 
   TrainOptions first = toy_options(fresh_dir("parts"));
   first.max_steps = 7;  // stops mid-epoch, with a checkpoint
-  TrainResult a = train(first, log);
+  TrainResult a = train_model(first, log);
   ASSERT_TRUE(a.interrupted);
   ASSERT_EQ(a.step_losses.size(), 7u);
   TrainOptions second = toy_options(first.out_dir);
   second.resume = first.out_dir + "/last.safetensors";
-  TrainResult b = train(second, log);
+  TrainResult b = train_model(second, log);
   std::vector<double> joined = a.step_losses;
   joined.insert(joined.end(), b.step_losses.begin(), b.step_losses.end());
   ASSERT_EQ(joined.size(), whole.step_losses.size());
@@ -77,7 +79,7 @@ TEST(Trainer, StepLimitValidatesAndKeepsBestWithoutChangingEarlyStopping) {
   std::ostringstream log;
   TrainOptions o = toy_options(fresh_dir("limit"));
   o.max_steps = 3;  // inside epoch 1: no epoch-end validation yet
-  TrainResult r = train(o, log);
+  TrainResult r = train_model(o, log);
   ASSERT_TRUE(r.interrupted);
   EXPECT_NE(log.str().find("stopped in epoch 1  valid loss"), std::string::npos) << log.str();
   EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/best.safetensors"));
@@ -94,7 +96,7 @@ TEST(Trainer, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
   std::ostringstream log;
   TrainOptions good = toy_options(fresh_dir("nonfinite"));
   good.epochs = 1;
-  train(good, log);
+  train_model(good, log);
   const std::string last = good.out_dir + "/last.safetensors";
   const std::string before = test::read_bytes(last);
   ASSERT_FALSE(before.empty());
@@ -104,7 +106,7 @@ TEST(Trainer, NonFiniteStepStopsAndKeepsTheLastGoodCheckpoint) {
   wild.schedule.base_lr = 1e38;  // a few Adam steps of about lr each overflow float
   wild.clip_norm = 0;
   try {
-    train(wild, log);
+    train_model(wild, log);
     FAIL() << "expected a NonFiniteError";
   } catch (const NonFiniteError& e) {
     std::string what = e.what();
@@ -123,7 +125,7 @@ TEST(Trainer, NonFiniteStepsCanBeSkippedButNonFiniteWeightsAreNeverSaved) {
   std::ostringstream log;
   TrainOptions o = toy_options(fresh_dir("skip"));
   o.epochs = 1;
-  train(o, log);
+  train_model(o, log);
   const std::string last = o.out_dir + "/last.safetensors";
   TrainingState state = load_training_state(last);
   LoadedModel m = load_model(last);
@@ -139,7 +141,7 @@ TEST(Trainer, NonFiniteStepsCanBeSkippedButNonFiniteWeightsAreNeverSaved) {
   resumed.resume = last;
   resumed.on_nonfinite = "skip";
   try {
-    train(resumed, log);
+    train_model(resumed, log);
     FAIL() << "expected a CheckpointError: the weights are not finite";
   } catch (const CheckpointError& e) {
     EXPECT_NE(std::string(e.what()).find(last), std::string::npos) << e.what();
@@ -147,7 +149,7 @@ TEST(Trainer, NonFiniteStepsCanBeSkippedButNonFiniteWeightsAreNeverSaved) {
   }
   resumed.resume_nonfinite = true;
   try {
-    train(resumed, log);
+    train_model(resumed, log);
     FAIL() << "expected a NonFiniteError at the save";
   } catch (const NonFiniteError& e) {
     EXPECT_NE(std::string(e.what()).find("'src_embedding.weight'"), std::string::npos) << e.what();
@@ -161,7 +163,7 @@ TEST(Trainer, AClaimedOutputFolderIsRefusedNamingTheHolder) {
   {
     OutputFolderClaim held(o.out_dir, false, false, log);
     try {
-      train(o, log);
+      train_model(o, log);
       FAIL() << "expected OutputFolderBusy";
     } catch (const OutputFolderBusy& e) {
       EXPECT_NE(std::string(e.what()).find("(pid " + std::to_string(::getpid()) + ","), std::string::npos) << e.what();
@@ -170,21 +172,21 @@ TEST(Trainer, AClaimedOutputFolderIsRefusedNamingTheHolder) {
     EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/metrics.csv")) << "the refused run wrote nothing";
   }
   o.max_steps = 1;
-  EXPECT_NO_THROW(train(o, log)) << "the claim ends with its owner";
+  EXPECT_NO_THROW(train_model(o, log)) << "the claim ends with its owner";
 }
 
 TEST(Trainer, ANewRunReplacesAnEarlierRunOnlyWhenAskedTo) {
   std::ostringstream log;
   TrainOptions o = toy_options(fresh_dir("earlier"));
   o.max_steps = 1;
-  train(o, log);
-  EXPECT_THROW(train(o, log), OutputFolderNotEmpty);
+  train_model(o, log);
+  EXPECT_THROW(train_model(o, log), OutputFolderNotEmpty);
   std::filesystem::remove(o.out_dir + "/best.safetensors");
   const std::string stale = o.out_dir + "/metrics.csv.tmp.99999";
   std::ofstream(stale) << "a row";
   o.overwrite = true;
   std::ostringstream second;
-  train(o, second);
+  train_model(o, second);
   // Names in directory order, which differs between file systems.
   const std::string text = second.str();
   const size_t line = text.find("--overwrite: removed ");
@@ -208,7 +210,7 @@ TEST(Trainer, ARunThatWouldNotFitIsRefusedBeforeItAllocates) {
   TrainOptions o = toy_options(fresh_dir("memory"));
   o.max_memory = 4096;
   try {
-    train(o, log);
+    train_model(o, log);
     FAIL() << "expected InsufficientMemory";
   } catch (const InsufficientMemory& e) {
     EXPECT_NE(std::string(e.what()).find("more than --max-memory 4.0 KB"), std::string::npos) << e.what();
@@ -217,7 +219,7 @@ TEST(Trainer, ARunThatWouldNotFitIsRefusedBeforeItAllocates) {
   EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/metrics.csv"));
   o.max_memory = 1ull << 30;
   o.max_steps = 1;
-  train(o, log);
+  train_model(o, log);
   EXPECT_NE(log.str().find("memory: about "), std::string::npos) << log.str();
 }
 
@@ -225,7 +227,7 @@ TEST(Trainer, StopFlagCheckpointsAndResumeContinues) {
   std::ostringstream log;
   TrainOptions o = toy_options(fresh_dir("flag"));
   std::atomic<bool> stop{true};  // as if Ctrl-C came before the first step
-  TrainResult r = train(o, log, &stop);
+  TrainResult r = train_model(o, log, &stop);
   EXPECT_TRUE(r.interrupted);
   EXPECT_TRUE(r.step_losses.empty());
   EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/last.safetensors"));
@@ -236,7 +238,7 @@ TEST(Trainer, StopFlagCheckpointsAndResumeContinues) {
 TEST(Trainer, WritesCheckpointsMetricsAndLossCurve) {
   std::ostringstream log;
   TrainOptions o = toy_options(fresh_dir("files"));
-  TrainResult r = train(o, log);
+  TrainResult r = train_model(o, log);
   for (const char* f : {"/last.safetensors", "/best.safetensors", "/metrics.csv", "/loss.svg"})
     EXPECT_TRUE(std::filesystem::exists(o.out_dir + f)) << f;
   std::ifstream csv(o.out_dir + "/metrics.csv");
@@ -258,7 +260,7 @@ TEST(Trainer, EarlyStoppingEndsTheRun) {
   o.schedule.base_lr = 0.0;  // no progress: validation never improves after epoch 1
   o.epochs = 10;
   o.patience = 2;
-  TrainResult r = train(o, log);
+  TrainResult r = train_model(o, log);
   EXPECT_TRUE(r.stopped_early);
   // Epoch 1 sets the best loss; epochs 2 and 3 fail to beat it; no epoch 4.
   EXPECT_NE(log.str().find("epoch 3  valid"), std::string::npos) << log.str();
@@ -274,7 +276,7 @@ TEST(Trainer, BadTrainingFileNamesFileAndLine) {
   o.train_path = path;
   std::ostringstream log;
   try {
-    train(o, log);
+    train_model(o, log);
     FAIL() << "expected an error";
   } catch (const text::TextError& e) {
     EXPECT_NE(std::string(e.what()).find(path + ":2"), std::string::npos) << e.what();

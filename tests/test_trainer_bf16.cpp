@@ -13,7 +13,8 @@
 #include "train/trainer.hpp"
 
 using namespace loom;
-using namespace loom::models;
+using namespace loom::io;
+using namespace loom::train;
 
 namespace {
 
@@ -41,10 +42,10 @@ TrainOptions toy_options(const std::string& dir, MatmulPrecision precision) {
 TEST(TrainerBf16, ResumeKeepsTheRequestedPrecision) {
   if (std::string why = bf16_unsupported_reason(); !why.empty()) GTEST_SKIP() << why;
   std::ostringstream log;
-  TrainResult whole = train(toy_options(fresh_dir("whole"), MatmulPrecision::BF16), log);
+  TrainResult whole = train_model(toy_options(fresh_dir("whole"), MatmulPrecision::BF16), log);
   TrainOptions first = toy_options(fresh_dir("parts"), MatmulPrecision::BF16);
   first.max_steps = 3;
-  TrainResult a = train(first, log);
+  TrainResult a = train_model(first, log);
   ASSERT_EQ(a.step_losses.size(), 3u);
   const std::string checkpoint = first.out_dir + "/last.safetensors";
   const std::string copy = fresh_dir("f32") + ".safetensors";
@@ -55,14 +56,14 @@ TEST(TrainerBf16, ResumeKeepsTheRequestedPrecision) {
 
   TrainOptions bf16 = toy_options(first.out_dir, MatmulPrecision::BF16);
   bf16.resume = checkpoint;
-  TrainResult b = train(bf16, log);
+  TrainResult b = train_model(bf16, log);
   ASSERT_EQ(a.step_losses.size() + b.step_losses.size(), whole.step_losses.size());
   for (size_t i = 0; i < b.step_losses.size(); ++i)
     EXPECT_EQ(b.step_losses[i], whole.step_losses[i + 3]) << "step " << i + 3;
 
   TrainOptions f32 = toy_options(fresh_dir("f32_out"), MatmulPrecision::F32);
   f32.resume = copy;
-  TrainResult c = train(f32, log);
+  TrainResult c = train_model(f32, log);
   ASSERT_FALSE(c.step_losses.empty());
   EXPECT_NE(c.step_losses[0], whole.step_losses[3]);
 }

@@ -35,7 +35,7 @@ struct BenchOptions {
 std::string config_list() {
   std::string text = "\n\nConfigurations (--config): B sentences of S tokens each side, embedding E, hidden H, "
                      "vocabularies V:\n";
-  for (const models::BenchConfig& c : models::bench_configs()) {
+  for (const models::seq2seq::BenchConfig& c : models::seq2seq::bench_configs()) {
     char line[120];
     std::snprintf(line, sizeof line, "  %-8s B=%-3lld S=%-4lld E=%-4lld H=%-4lld V=%lld\n", std::string(c.name).c_str(),
                   (long long)c.B, (long long)c.S, (long long)c.E, (long long)c.H, (long long)c.V);
@@ -45,13 +45,13 @@ std::string config_list() {
 }
 
 // Milliseconds of each timed step; the profiler, when given, times their plan steps.
-std::vector<double> time_steps(const models::BenchConfig& c, const BenchOptions& b, StepProfiler* profiler) {
-  models::Seq2SeqConfig config = models::bench_model_config(c);
+std::vector<double> time_steps(const models::seq2seq::BenchConfig& c, const BenchOptions& b, StepProfiler* profiler) {
+  models::seq2seq::Seq2SeqConfig config = models::seq2seq::bench_model_config(c);
   config.matmul_precision = b.precision;
-  models::Seq2Seq model(config);
+  models::seq2seq::Seq2Seq model(config);
   model.init_parameters(1);
   auto adam = optim::make_optimizer({}, model.params());
-  const text::Batch batch = models::synthetic_batch(c);
+  const text::Batch batch = models::seq2seq::synthetic_batch(c);
   for (int warm = 0; warm < 2; ++warm) {  // compile, JIT, first touch
     model.train_step_gradients(batch);
     optim::clip_and_step(*adam, model.params(), 1.0, 1e-3);
@@ -74,7 +74,7 @@ std::vector<double> time_steps(const models::BenchConfig& c, const BenchOptions&
   return ms;
 }
 
-void report(const models::BenchConfig& c, MatmulPrecision precision, std::vector<double> ms) {
+void report(const models::seq2seq::BenchConfig& c, MatmulPrecision precision, std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
   std::printf("config %s (B=%lld S=T=%lld E=%lld H=%lld V=%lld), %d thread(s), %zu steps%s\n",
@@ -113,9 +113,9 @@ int run_bench(const Args& args) {
     print_command_help(std::cout, "bench", text, opts);
     return kExitOk;
   }
-  const models::BenchConfig* config = nullptr;
+  const models::seq2seq::BenchConfig* config = nullptr;
   try {
-    config = &models::bench_config(b.config);
+    config = &models::seq2seq::bench_config(b.config);
   } catch (const std::invalid_argument& e) {
     std::cerr << "loom bench: --config: " << e.what() << "\n";
     return kExitUsage;

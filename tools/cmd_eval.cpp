@@ -62,30 +62,30 @@ std::string fixed(double value, int digits) {
 }
 
 // Σ over unshuffled batches of evaluate_batch's loss, tokens and hits.
-models::EvalResult teacher_forced(models::Seq2Seq& model, const std::vector<text::EncodedPair>& pairs,
+models::seq2seq::EvalResult teacher_forced(models::seq2seq::Seq2Seq& model, const std::vector<text::EncodedPair>& pairs,
                                   int64_t batch_size) {
   text::Batcher batcher(pairs, {.batch_size = batch_size, .shuffle = false});
-  models::EvalResult total;
+  models::seq2seq::EvalResult total;
   for (const text::Batch& batch : batcher.epoch(0)) total += model.evaluate_batch(batch);
   return total;
 }
 
 // Decodes the first `count` sources; the n-gram counts against their targets.
-models::BleuStats decoded_bleu_stats(models::LoadedModel& loaded, const std::vector<text::EncodedPair>& pairs,
-                                     const std::vector<models::Tokens>& references, size_t count, int64_t beam) {
-  models::Decoder decoder(*loaded.model);
-  models::BleuStats stats;
+models::seq2seq::BleuStats decoded_bleu_stats(models::seq2seq::LoadedModel& loaded, const std::vector<text::EncodedPair>& pairs,
+                                     const std::vector<models::seq2seq::Tokens>& references, size_t count, int64_t beam) {
+  models::seq2seq::Decoder decoder(*loaded.model);
+  models::seq2seq::BleuStats stats;
   for (size_t i = 0; i < count; ++i) {
-    models::Translation best =
+    models::seq2seq::Translation best =
         beam == 1 ? decoder.greedy(pairs[i].source) : decoder.beam_search(pairs[i].source, beam).front();
     stats.add(loaded.target_vocab.decode(best.tokens), references[i]);
   }
   return stats;
 }
 
-void print_report(const EvalOptions& o, size_t num_pairs, const models::EvalResult& forced, size_t bleu_count,
-                  const models::BleuStats& stats) {
-  const models::BleuScore bleu = models::bleu_from_stats(stats);
+void print_report(const EvalOptions& o, size_t num_pairs, const models::seq2seq::EvalResult& forced, size_t bleu_count,
+                  const models::seq2seq::BleuStats& stats) {
+  const models::seq2seq::BleuScore bleu = models::seq2seq::bleu_from_stats(stats);
   std::cout << "data:           " << o.data << " (" << num_pairs << " pairs, " << forced.tokens
             << " target tokens with <eos>)\n"
             << "loss:           " << fixed(forced.loss(), 4) << " nats/token (teacher-forced)\n"
@@ -132,7 +132,7 @@ int evaluate_generic(const EvalOptions& o, const std::string& kind) {
 // The checkpoint's model kind, or "" after reporting why it cannot be read.
 std::string checkpoint_kind(const std::string& path) {
   try {
-    return runtime::checkpoint_model_kind(models::read_checkpoint_info(path));
+    return runtime::checkpoint_model_kind(io::read_checkpoint_info(path));
   } catch (const std::exception& e) {
     std::cerr << "loom " << kCommand << ": " << e.what() << "\n";
     return "";
@@ -178,7 +178,7 @@ int run_eval(const Args& args) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const std::string kind = checkpoint_kind(o.checkpoint);
   if (kind.empty()) return kExitFailure;
-  if (kind != models::kSeq2SeqKind) {
+  if (kind != models::seq2seq::kSeq2SeqKind) {
     try {
       return evaluate_generic(o, kind);
     } catch (const std::exception& e) {
@@ -187,9 +187,9 @@ int run_eval(const Args& args) {
     }
   }
 
-  std::optional<models::LoadedModel> model = load_model_or_report(kCommand, o.checkpoint, o.allow_nonfinite);
+  std::optional<models::seq2seq::LoadedModel> model = load_model_or_report(kCommand, o.checkpoint, o.allow_nonfinite);
   if (!model) return kExitFailure;
-  models::LoadedModel& loaded = *model;
+  models::seq2seq::LoadedModel& loaded = *model;
   text::TokenizedCorpus corpus;
   try {
     corpus = text::tokenize_pairs(text::read_tsv(o.data), o.data);  // errors name file:line
@@ -202,9 +202,9 @@ int run_eval(const Args& args) {
     return kExitFailure;
   }
   std::vector<text::EncodedPair> pairs = text::encode_pairs(corpus, loaded.source_vocab, loaded.target_vocab);
-  models::EvalResult forced = teacher_forced(*loaded.model, pairs, o.batch);
+  models::seq2seq::EvalResult forced = teacher_forced(*loaded.model, pairs, o.batch);
   size_t bleu_count = o.bleu_limit == 0 ? pairs.size() : std::min(pairs.size(), size_t(o.bleu_limit));
-  models::BleuStats bleu = decoded_bleu_stats(loaded, pairs, corpus.targets, bleu_count, o.beam);
+  models::seq2seq::BleuStats bleu = decoded_bleu_stats(loaded, pairs, corpus.targets, bleu_count, o.beam);
   print_report(o, pairs.size(), forced, bleu_count, bleu);
   // A loss that is not a number is a failed evaluation, never a result.
   if (!std::isfinite(forced.loss())) {

@@ -76,7 +76,7 @@ po::options_description option_table(GenerateCommandOptions& o) {
 // status after printing why: 2 for another kind, 1 for a file that cannot be read.
 std::optional<runtime::LoadedModel> load_language_model(const std::string& path, int& status) {
   try {
-    const std::string kind = runtime::checkpoint_model_kind(models::read_checkpoint_info(path));
+    const std::string kind = runtime::checkpoint_model_kind(io::read_checkpoint_info(path));
     if (kind != models::lm::kLmKind) {
       std::cerr << "loom " << kCommand << ": --checkpoint " << path << " holds a '" << kind
                 << "' model; generate needs a language model (" << models::lm::kLmKind << ")\n";

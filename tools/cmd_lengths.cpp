@@ -28,12 +28,12 @@ struct Accuracy {
 // bucket (first length of a `width`-wide bucket) → exact-match accuracy.
 std::map<int64_t, Accuracy> accuracy_by_length(const std::string& checkpoint, const text::TokenizedCorpus& corpus,
                                                int64_t width) {
-  models::LoadedModel m = models::load_model(checkpoint);
-  models::Decoder decoder(*m.model);
+  models::seq2seq::LoadedModel m = models::seq2seq::load_model(checkpoint);
+  models::seq2seq::Decoder decoder(*m.model);
   std::map<int64_t, Accuracy> buckets;
   for (size_t i = 0; i < corpus.sources.size(); ++i) {
     const auto& source = corpus.sources[i];
-    models::Translation t = decoder.greedy(m.source_vocab.encode(source));
+    models::seq2seq::Translation t = decoder.greedy(m.source_vocab.encode(source));
     Accuracy& a = buckets[int64_t(source.size()) / width * width];
     a.right += m.target_vocab.decode(t.tokens) == corpus.targets[i];
     ++a.total;
@@ -82,7 +82,7 @@ int run_lengths(const Args& args) {
     std::cout << "\n|---|";
     for (size_t k = 0; k < labels.size(); ++k) std::cout << "---|";
     std::cout << "\n";
-    std::vector<models::PlotSeries> series(labels.size());
+    std::vector<train::PlotSeries> series(labels.size());
     for (const auto& [bucket, _] : results[0]) {
       std::cout << "| " << bucket << "–" << bucket + width - 1 << " |";
       for (size_t k = 0; k < results.size(); ++k) {
@@ -96,7 +96,7 @@ int run_lengths(const Args& args) {
       std::cout << "\n";
     }
     if (!svg.empty()) {
-      models::line_chart(svg, "Sequence accuracy by source length", "source length (tokens)", "exact matches (%)",
+      train::line_chart(svg, "Sequence accuracy by source length", "source length (tokens)", "exact matches (%)",
                          series);
       std::cerr << "wrote " << svg << "\n";
     }

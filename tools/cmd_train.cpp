@@ -43,7 +43,7 @@ void on_interrupt(int) {
   std::signal(SIGTERM, SIG_DFL);
 }
 
-void add_data_options(po::options_description& d, models::TrainOptions& o) {
+void add_data_options(po::options_description& d, train::TrainOptions& o) {
   d.add_options()
       ("model", po::value(&o.model)->value_name("NAME"),
        "the model to train (default seq2seq; with --resume, the checkpoint's): see the list below")
@@ -56,7 +56,7 @@ void add_data_options(po::options_description& d, models::TrainOptions& o) {
        "that contradicts it is refused)")
       ("max-memory", po::value<std::string>()->value_name("SIZE")->notifier([&o](const std::string& text) {
          try {
-           o.max_memory = models::parse_memory_size(text);
+           o.max_memory = train::parse_memory_size(text);
          } catch (const std::invalid_argument& e) {
            throw OptionRangeError(std::string("--max-memory: ") + e.what());
          }
@@ -74,7 +74,7 @@ void add_data_options(po::options_description& d, models::TrainOptions& o) {
 }
 
 // bf16 on a CPU that cannot run it is refused before any data is read.
-bool precision_supported(const models::TrainOptions& o) {
+bool precision_supported(const train::TrainOptions& o) {
   if (o.precision != MatmulPrecision::BF16) return true;
   if (o.deterministic) {  // fixed blocks would round their operands into one shared buffer at once
     std::cerr << "loom train: --deterministic works with --precision f32 only\n";
@@ -86,7 +86,7 @@ bool precision_supported(const models::TrainOptions& o) {
   return false;
 }
 
-void add_optimizer_options(po::options_description& d, models::TrainOptions& o) {
+void add_optimizer_options(po::options_description& d, train::TrainOptions& o) {
   d.add_options()
       ("epochs", po::value(&o.epochs)->default_value(o.epochs)->notifier(at_least<int64_t>("epochs", 1)), "epochs")
       ("batch", po::value(&o.batch_size)->default_value(o.batch_size)
@@ -140,7 +140,7 @@ void add_optimizer_options(po::options_description& d, models::TrainOptions& o) 
 // Every registered kind with its help line, read from the registries.
 std::string extension_kinds() {
   return "\n\nModels (--model):\n" + model_list() + "Attention kinds (--attention):\n" +
-         models::attention_registry().help_lines() +
+         models::seq2seq::attention_registry().help_lines() +
          "Optimisers (--optimizer):\n" + optim::optimizer_registry().help_lines() +
          "Learning-rate schedules (--schedule):\n" + optim::schedule_registry().help_lines();
 }
@@ -175,7 +175,7 @@ std::string distributed_help() {
 }
 
 // The last line on stdout: what the run reached and where it left it.
-void print_summary(const models::TrainResult& r) {
+void print_summary(const train::TrainResult& r) {
   std::cout << "steps " << r.global_step << "  best valid loss " << r.best_valid_loss;
   for (const runtime::Metric& m : r.last_metrics) std::cout << "  last " << m.text;
   if (r.checkpoint.empty())
@@ -191,7 +191,7 @@ const runtime::ModelFamily family_of(const Args& args, std::string& kind) {
   kind = peek_option(args, "model");
   if (!resume.empty()) {
     try {
-      kind = runtime::checkpoint_model_kind(models::read_checkpoint_info(resume));
+      kind = runtime::checkpoint_model_kind(io::read_checkpoint_info(resume));
     } catch (const std::exception&) {
       // The run itself reports an unreadable checkpoint, naming it.
     }
@@ -202,7 +202,7 @@ const runtime::ModelFamily family_of(const Args& args, std::string& kind) {
 
 // The run itself, once the options are read: with more than one rank an
 // error on this rank ends the whole job, since the others would wait for it.
-int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& profiler,
+int train_in_world(train::TrainOptions& o, double dist_timeout, StepProfiler& profiler,
                    const ProfileRequest& profile) {
   std::optional<distributed::World> world;
   try {
@@ -217,14 +217,14 @@ int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& p
       world->size() > 1 ? "loom train: rank " + std::to_string(world->rank()) + ": " : "loom train: ";
   int code = kExitOk;
   try {
-    models::TrainResult r = models::train(o, world->is_root() ? std::cerr : silent, &g_stop);
+    train::TrainResult r = train::train_model(o, world->is_root() ? std::cerr : silent, &g_stop);
     if (world->is_root()) print_summary(r);
     if (o.profiler) return world->is_root() ? report_profile(profiler, profile.trace_path, "train") : kExitOk;
     return g_stop.load() ? 130 : kExitOk;
-  } catch (const models::OptionConflict& e) {
+  } catch (const train::OptionConflict& e) {
     std::cerr << who << e.what() << "\n";
     code = kExitUsage;
-  } catch (const models::OutputFolderNotEmpty& e) {
+  } catch (const train::OutputFolderNotEmpty& e) {
     std::cerr << who << e.what() << "\n";
     code = kExitUsage;
   } catch (const std::exception& e) {
@@ -238,7 +238,7 @@ int train_in_world(models::TrainOptions& o, double dist_timeout, StepProfiler& p
 }  // namespace
 
 int run_train(const Args& args) {
-  models::TrainOptions o;
+  train::TrainOptions o;
   std::string kind;
   runtime::ModelFamily family;
   try {

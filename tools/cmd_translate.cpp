@@ -100,7 +100,7 @@ std::optional<TranslateOptions> parse_options(const Args& args, bool& help_shown
 }
 
 // The model's best translation of one tokenized sentence.
-models::Translation translate_one(models::Decoder& decoder, const std::vector<int32_t>& source,
+models::seq2seq::Translation translate_one(models::seq2seq::Decoder& decoder, const std::vector<int32_t>& source,
                                   const TranslateOptions& o) {
   if (o.beam == 1) return decoder.greedy(source, o.max_length);
   return decoder.beam_search(source, o.beam, o.max_length).front();
@@ -117,7 +117,7 @@ std::vector<std::string> source_labels(const std::vector<std::string>& words, co
 // Writes translation.attention (n,S) as a heatmap; returns false after
 // printing why it cannot.
 bool write_attention(const std::string& path, const std::string& sentence, const std::vector<std::string>& words,
-                     const models::Translation& translation, const models::LoadedModel& loaded) {
+                     const models::seq2seq::Translation& translation, const models::seq2seq::LoadedModel& loaded) {
   const Tensor& a = translation.attention;
   if (a.shape().rank() != 2) {
     std::cerr << "loom " << kCommand << ": --attention: this model has no attention layer (attention '"
@@ -137,8 +137,8 @@ bool write_attention(const std::string& path, const std::string& sentence, const
     for (int64_t c = 0; c < columns; ++c)  // softmax in f32 may round a hair past 1
       weights[size_t(r)][size_t(c)] = std::clamp(a.at(r * columns + c), 0.0, 1.0);
   try {
-    models::heatmap(path, "attention: " + sentence, row_labels, source_labels(words, loaded.source_vocab), weights);
-  } catch (const models::PlotError& e) {
+    train::heatmap(path, "attention: " + sentence, row_labels, source_labels(words, loaded.source_vocab), weights);
+  } catch (const train::PlotError& e) {
     std::cerr << "loom " << kCommand << ": --attention: " << e.what() << "\n";
     return false;
   }
@@ -149,8 +149,8 @@ bool write_attention(const std::string& path, const std::string& sentence, const
 // Translates each sentence as it arrives (stdin may be interactive) and
 // returns the exit status: a sentence that cannot be read (invalid UTF-8)
 // prints a message and a blank line, and the rest are still translated.
-int translate_all(const TranslateOptions& o, models::LoadedModel& loaded) {
-  models::Decoder decoder(*loaded.model);
+int translate_all(const TranslateOptions& o, models::seq2seq::LoadedModel& loaded) {
+  models::seq2seq::Decoder decoder(*loaded.model);
   const bool from_stdin = o.sentences.empty();
   int status = kExitOk;
   bool attention_pending = !o.attention_svg.empty();
@@ -177,7 +177,7 @@ int translate_all(const TranslateOptions& o, models::LoadedModel& loaded) {
       std::cout << std::endl;
       continue;
     }
-    models::Translation best = translate_one(decoder, loaded.source_vocab.encode(words), o);
+    models::seq2seq::Translation best = translate_one(decoder, loaded.source_vocab.encode(words), o);
     std::cout << text::join_tokens(loaded.target_vocab.decode(best.tokens)) << std::endl;
     if (attention_pending) {
       attention_pending = false;
@@ -198,7 +198,7 @@ int run_translate(const Args& args) {
   std::optional<TranslateOptions> options = parse_options(args, help_shown);
   if (!options) return help_shown ? kExitOk : kExitUsage;
   if (options->threads > 0) omp_set_num_threads(options->threads);
-  std::optional<models::LoadedModel> loaded =
+  std::optional<models::seq2seq::LoadedModel> loaded =
       load_model_or_report(kCommand, options->checkpoint, options->allow_nonfinite);
   if (!loaded) return kExitFailure;
   return translate_all(*options, *loaded);

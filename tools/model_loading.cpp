@@ -12,13 +12,13 @@ void add_allow_nonfinite_option(boost::program_options::options_description& opt
                         "refusing it; its results are then not numbers");
 }
 
-std::optional<models::LoadedModel> load_model_or_report(std::string_view command, const std::string& checkpoint,
+std::optional<models::seq2seq::LoadedModel> load_model_or_report(std::string_view command, const std::string& checkpoint,
                                                          bool allow_nonfinite) {
   try {
-    models::LoadedModel loaded = models::load_model(checkpoint, {.allow_nonfinite = allow_nonfinite});
+    models::seq2seq::LoadedModel loaded = models::seq2seq::load_model(checkpoint, {.allow_nonfinite = allow_nonfinite});
     if (!loaded.nonfinite_parameters.empty())
       std::cerr << "loom " << command << ": warning: " << checkpoint << ": NaN or infinity in "
-                << models::join_names(loaded.nonfinite_parameters) << " (loaded because of --allow-nonfinite)\n";
+                << io::join_names(loaded.nonfinite_parameters) << " (loaded because of --allow-nonfinite)\n";
     return loaded;
   } catch (const std::exception& e) {
     // Checkpoint errors name the file already; anything else gets it here.

@@ -16,7 +16,7 @@ void add_allow_nonfinite_option(boost::program_options::options_description& opt
 // The model in `checkpoint`, or nullopt after printing "loom COMMAND: why"
 // (the reason names the file). Weights holding NaN or infinity are refused
 // unless allow_nonfinite, which loads them with a warning naming the tensors.
-std::optional<models::LoadedModel> load_model_or_report(std::string_view command, const std::string& checkpoint,
+std::optional<models::seq2seq::LoadedModel> load_model_or_report(std::string_view command, const std::string& checkpoint,
                                                          bool allow_nonfinite);
 
 }  // namespace loom::cli

@@ -25,6 +25,6 @@ echo "== libFuzzer: each harness for ${LOOM_FUZZ_SECONDS:-30} s (LOOM_FUZZ_SECON
 CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
   -DLOOM_FUZZ=ON -DLOOM_SANITIZE=address,undefined,fuzzer-no-link -DLOOM_WERROR=OFF -DLOOM_MPI=OFF \
   -DLOOM_BUILD_TESTS=OFF -DLOOM_BUILD_BENCH=OFF >/dev/null
-harnesses=(tsv tokenizer safetensors checkpoint)
+harnesses=(tsv tokenizer safetensors checkpoint text_lines)
 cmake --build build-fuzz -j "$jobs" --target "${harnesses[@]/#/fuzz_}"
 bash tools/fuzz.sh "${LOOM_FUZZ_SECONDS:-30}" "${harnesses[@]}"

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <stdexcept>
 
-namespace loom::models {
+namespace loom::train {
 
 namespace {
 
@@ -36,4 +36,4 @@ void BatchLog::write(const runtime::Batch& batch) {
   if (!out_) throw std::runtime_error(path_ + ": writing the batch log failed");
 }
 
-}  // namespace loom::models
+}  // namespace loom::train

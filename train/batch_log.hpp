@@ -11,7 +11,7 @@
 
 #include "runtime/model.hpp"
 
-namespace loom::models {
+namespace loom::train {
 
 class BatchLog {
  public:
@@ -27,4 +27,4 @@ class BatchLog {
   std::ofstream out_;
 };
 
-}  // namespace loom::models
+}  // namespace loom::train

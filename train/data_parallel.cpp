@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-namespace loom::models {
+namespace loom::train {
 
 ShardedBatch shard_batch(const runtime::Dataset& data, const std::vector<int64_t>& examples, int rank, int ranks) {
   ShardedBatch s;
@@ -53,4 +53,4 @@ runtime::Evaluation sum_over_ranks(distributed::World& world, const runtime::Eva
   return total;
 }
 
-}  // namespace loom::models
+}  // namespace loom::train

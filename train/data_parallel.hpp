@@ -12,7 +12,7 @@
 #include "graph/parameters.hpp"
 #include "runtime/model.hpp"
 
-namespace loom::models {
+namespace loom::train {
 
 struct ShardedBatch {
   std::unique_ptr<runtime::Batch> local;  // this rank's rows; null when the batch has fewer rows than ranks
@@ -44,4 +44,4 @@ uint64_t fingerprint_bytes(const void* data, size_t bytes, uint64_t seed = 14695
 runtime::Evaluation sum_over_ranks(distributed::World& world, const runtime::Evaluation& local,
                                    const std::vector<std::string>& count_names);
 
-}  // namespace loom::models
+}  // namespace loom::train

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 
-namespace loom::models {
+namespace loom::train {
 namespace {
 
 // Bytes of the optimiser's state: its buffers, each the size of the
@@ -160,4 +160,4 @@ std::string format_memory_size(uint64_t bytes) {
   return buf;
 }
 
-}  // namespace loom::models
+}  // namespace loom::train

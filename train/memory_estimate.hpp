@@ -16,7 +16,7 @@
 #include "optim/optimizer.hpp"
 #include "runtime/model.hpp"
 
-namespace loom::models {
+namespace loom::train {
 
 // What one compiled plan needs while it is cached.
 struct PlanMemory {
@@ -84,4 +84,4 @@ uint64_t parse_memory_size(const std::string& text);
 // "1.5 GB", "12.0 MB", "900 B".
 std::string format_memory_size(uint64_t bytes);
 
-}  // namespace loom::models
+}  // namespace loom::train

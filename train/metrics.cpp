@@ -8,7 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
-namespace loom::models {
+namespace loom::train {
 
 // ---- MetricsLog ----
 
@@ -122,4 +122,4 @@ void MetricsLog::append(const MetricsRow& row) {
   if (!out_) throw MetricsError("metrics log '" + path_ + "': write failed");
 }
 
-}  // namespace loom::models
+}  // namespace loom::train

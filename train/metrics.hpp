@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace loom::models {
+namespace loom::train {
 
 // A metrics file that cannot be read or written; the message names the path.
 struct MetricsError : std::runtime_error {
@@ -56,4 +56,4 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-}  // namespace loom::models
+}  // namespace loom::train

@@ -11,7 +11,7 @@
 #include <ostream>
 #include <vector>
 
-namespace loom::models {
+namespace loom::train {
 namespace {
 
 namespace fs = std::filesystem;
@@ -96,4 +96,4 @@ OutputFolderClaim::~OutputFolderClaim() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-}  // namespace loom::models
+}  // namespace loom::train

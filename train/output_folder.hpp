@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace loom::models {
+namespace loom::train {
 
 // Another process holds the folder; the message names it and the holder's pid.
 struct OutputFolderBusy : std::runtime_error {
@@ -40,4 +40,4 @@ class OutputFolderClaim {
   int lock_fd_ = -1;
 };
 
-}  // namespace loom::models
+}  // namespace loom::train

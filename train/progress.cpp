@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <unistd.h>
 
-namespace loom::models {
+namespace loom::train {
 
 double steady_seconds() {
   using namespace std::chrono;
@@ -128,4 +128,4 @@ void ProgressLine::finish() {
   if (options_.tty && drawn_) out_ << '\n' << std::flush;
 }
 
-}  // namespace loom::models
+}  // namespace loom::train

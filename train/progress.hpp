@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace loom::models {
+namespace loom::train {
 
 // Seconds on some monotonic scale; only differences matter.
 using ProgressClock = std::function<double()>;
@@ -84,4 +84,4 @@ class ProgressLine {
   int64_t draws_ = 0;
 };
 
-}  // namespace loom::models
+}  // namespace loom::train

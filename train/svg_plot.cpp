@@ -14,7 +14,7 @@
 #include <fstream>
 #include <unistd.h>
 
-namespace loom::models {
+namespace loom::train {
 
 namespace {
 
@@ -339,4 +339,4 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   }
 }
 
-}  // namespace loom::models
+}  // namespace loom::train

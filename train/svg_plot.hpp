@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace loom::models {
+namespace loom::train {
 
 // Bad plot data (NaN, empty series, mismatched sizes) or an unwritable path;
 // the message names the series/cell or the path.
@@ -49,4 +49,4 @@ void heatmap(const std::string& path, const std::string& title, const std::vecto
 // naming the path when it cannot.
 void write_file_atomically(const std::string& path, const std::string& text);
 
-}  // namespace loom::models
+}  // namespace loom::train

@@ -30,7 +30,7 @@
 #include "train/progress.hpp"
 #include "train/svg_plot.hpp"
 
-namespace loom::models {
+namespace loom::train {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -105,7 +105,7 @@ class TrainingRun {
   std::unique_ptr<distributed::GradientReducer> reducer_;  // with more than one rank
   char step_text_[64] = "";
   std::vector<std::pair<double, double>> train_curve_, valid_curve_;
-  TrainingState state_;
+  io::TrainingState state_;
   int bad_epochs_ = 0;
   // The loss of best.safetensors. Early stopping compares epoch ends only
   // (state_.best_validation_loss); a validation at a time or step limit may
@@ -150,7 +150,7 @@ void TrainingRun::set_up_model() {
     const runtime::ModelFamily family = runtime::model_registry().make(o_.model.empty() ? "seq2seq" : o_.model);
     start_model(family);
   } else {
-    const std::string kind = runtime::checkpoint_model_kind(models::read_checkpoint_info(o_.resume));
+    const std::string kind = runtime::checkpoint_model_kind(io::read_checkpoint_info(o_.resume));
     const runtime::ModelFamily family = runtime::model_registry().make(kind);
     resume_model(family);
   }
@@ -225,9 +225,9 @@ void TrainingRun::resume_state() {
     if (root()) std::filesystem::remove(csv);
     state_.best_validation_loss = std::numeric_limits<double>::infinity();
   } else {
-    state_ = load_training_state(o_.resume);
-    restore_optimizer_state(state_, *optimizer_, model_->params());
-    restore_schedule_state(state_, *schedule_);
+    state_ = io::load_training_state(o_.resume);
+    io::restore_optimizer_state(state_, *optimizer_, model_->params());
+    io::restore_schedule_state(state_, *schedule_);
     auto it = state_.extra.find("early_stop_bad_epochs");
     bad_epochs_ = it == state_.extra.end() ? 0 : std::stoi(it->second);
     it = state_.extra.find("best_saved_loss");
@@ -250,7 +250,7 @@ void TrainingRun::resume_state() {
 void TrainingRun::set_up_ranks() {
   if (ranks() == 1) return;
   ParameterStore& params = model_->params();
-  const std::string metadata = models::config_to_json(model_->metadata());
+  const std::string metadata = io::config_to_json(model_->metadata());
   const int64_t facts[] = {params.numel(),
                            train_data_->examples(),
                            valid_data_->examples(),
@@ -367,10 +367,10 @@ void TrainingRun::save(const std::string& path, int64_t epoch, int64_t next_batc
   state_.extra["first_valid_loss"] = best;
   result_.checkpoint = path;
   if (!root()) return;
-  capture_optimizer_state(state_, *optimizer_, model_->params());
-  capture_schedule_state(state_, *schedule_);
+  io::capture_optimizer_state(state_, *optimizer_, model_->params());
+  io::capture_schedule_state(state_, *schedule_);
   // The model and its state as one unit: a kill at any instant leaves a pair that resumes.
-  save_checkpoint_with_state(
+  io::save_checkpoint_with_state(
       path, [&](const std::string& staged) { runtime::save_model(staged, *model_); }, state_);
   result_.checkpoint = path;
   save_seconds_ += std::chrono::duration<double>(clock::now() - began).count();
@@ -560,7 +560,7 @@ TrainResult TrainingRun::train_epochs(const std::atomic<bool>* stop) {
 
 }  // namespace
 
-TrainResult train(const TrainOptions& options, std::ostream& log, const std::atomic<bool>* stop) {
+TrainResult train_model(const TrainOptions& options, std::ostream& log, const std::atomic<bool>* stop) {
   std::optional<OutputFolderClaim> folder;
   if (!options.world || options.world->is_root())
     folder.emplace(options.out_dir, !options.resume.empty(), options.overwrite, log);
@@ -585,4 +585,4 @@ std::vector<std::string> conflicting_options(const runtime::ModelFamily& family,
   return conflicts;
 }
 
-}  // namespace loom::models
+}  // namespace loom::train

@@ -20,7 +20,7 @@
 #include "optim/schedule.hpp"
 #include "runtime/model_family.hpp"
 
-namespace loom::models {
+namespace loom::train {
 
 struct TrainOptions {
   std::string model;  // a registered model ("": the translator, or on --resume the checkpoint's)
@@ -96,7 +96,7 @@ struct TrainResult {
 // (train/output_folder.hpp) before anything else when out_dir is taken.
 // `stop` may be null; when it turns true the run checkpoints after the
 // current step and returns.
-TrainResult train(const TrainOptions& options, std::ostream& log, const std::atomic<bool>* stop = nullptr);
+TrainResult train_model(const TrainOptions& options, std::ostream& log, const std::atomic<bool>* stop = nullptr);
 
 // The model options of `explicit_options` whose value contradicts the
 // checkpoint's config (architecture options only), as "--hidden 64 (the
@@ -105,4 +105,4 @@ std::vector<std::string> conflicting_options(const runtime::ModelFamily& family,
                                              const std::vector<std::string>& explicit_options,
                                              const std::map<std::string, std::string>& checkpoint_config);
 
-}  // namespace loom::models
+}  // namespace loom::train

@@ -64,7 +64,7 @@ std::map<std::string, std::string> config_to_map(const LmConfig& c) {
 namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw CheckpointError("checkpoint file '" + path + "': " + what);
+  throw io::CheckpointError("checkpoint file '" + path + "': " + what);
 }
 
 // Reads the keys of one loom.config, each error naming the file and the key.
@@ -158,10 +158,10 @@ void compare_layout(const LmConfig& c, const std::map<std::string, Shape>& file_
 // key and that tensor; then the whole layout is compared. Sizes that agree
 // with the file's tensors are bounded by the file's own (validated) size, so
 // building the model afterwards cannot allocate far more than the file holds.
-void check_config_against_file(const LmConfig& c, const SafetensorsHeader& header) {
+void check_config_against_file(const LmConfig& c, const io::SafetensorsHeader& header) {
   const std::string& path = header.path;
   std::map<std::string, Shape> file_shapes;
-  for (const SafetensorsEntry& e : header.entries) file_shapes.emplace(e.name, Shape(std::span(e.shape)));
+  for (const io::SafetensorsEntry& e : header.entries) file_shapes.emplace(e.name, Shape(std::span(e.shape)));
   auto says = [](const char* key, const std::string& value) {
     return std::string("loom.config says ") + key + "=" + value + " but ";
   };

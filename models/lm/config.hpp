@@ -60,6 +60,6 @@ LmConfig config_from_map(const std::map<std::string, std::string>& values, const
 // Throws CheckpointError naming the file, the key and the tensor when the
 // config contradicts the tensors the header declares, and names any tensor
 // the config has no place for or lacks.
-void check_config_against_file(const LmConfig& config, const SafetensorsHeader& header);
+void check_config_against_file(const LmConfig& config, const io::SafetensorsHeader& header);
 
 }  // namespace loom::models::lm

@@ -16,7 +16,7 @@ constexpr int64_t kMaxLayers = 64;
 constexpr int64_t kMaxLength = 4096;  // --max-length: a plan's sequence length
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw CheckpointError("checkpoint file '" + path + "': " + what);
+  throw io::CheckpointError("checkpoint file '" + path + "': " + what);
 }
 
 }  // namespace
@@ -66,12 +66,12 @@ LmConfig config_of(const runtime::RunRequest& r, int64_t vocab) {
   return c;
 }
 
-std::unique_ptr<LanguageModel> restore_lm(const std::string& path, const CheckpointInfo& info) {
+std::unique_ptr<LanguageModel> restore_lm(const std::string& path, const io::CheckpointInfo& info) {
   if (info.model_kind != kLmKind)
     fail(path, "holds a '" + runtime::checkpoint_model_kind(info) + "' model, not a language model (" + kLmKind + ")");
-  const LmConfig config = config_from_map(config_from_json(info.config_json), path);
-  check_config_against_file(config, read_safetensors_header(path));
-  text::Vocabulary vocab = vocabulary_from_tokens(token_list(info, kVocabKey, path));
+  const LmConfig config = config_from_map(io::config_from_json(info.config_json), path);
+  check_config_against_file(config, io::read_safetensors_header(path));
+  text::Vocabulary vocab = io::vocabulary_from_tokens(io::token_list(info, kVocabKey, path));
   if (vocab.size() != config.vocab)
     fail(path, std::string(kVocabKey) + " has " + std::to_string(vocab.size()) + " tokens but loom.config says vocab=" +
                    std::to_string(config.vocab));
@@ -118,7 +118,7 @@ void register_lm() {
     f.data_help = "plain text, one sequence per line (UTF-8)";
     f.options = lm_options();
     f.describe = describe_lm;
-    f.restore = [](const std::string& path, const CheckpointInfo& info) -> std::unique_ptr<runtime::Model> {
+    f.restore = [](const std::string& path, const io::CheckpointInfo& info) -> std::unique_ptr<runtime::Model> {
       return restore_lm(path, info);
     };
     f.open_data = open_text;

@@ -25,7 +25,7 @@ LmConfig config_of(const runtime::RunRequest& request, int64_t vocab);
 // The model a checkpoint's metadata describes, parameters declared but not
 // loaded: loom.config and loom.vocab are checked against the file's tensors
 // first. Throws CheckpointError naming the file.
-std::unique_ptr<LanguageModel> restore_lm(const std::string& path, const CheckpointInfo& info);
+std::unique_ptr<LanguageModel> restore_lm(const std::string& path, const io::CheckpointInfo& info);
 
 // Adds "lm" to runtime::model_registry() (once).
 void register_lm();

@@ -37,7 +37,7 @@ void LanguageModel::init_parameters(uint64_t seed) {
 }
 
 std::map<std::string, std::string> LanguageModel::metadata() const {
-  return {{kVocabKey, token_list_json(vocabulary_tokens(vocab_))}};
+  return {{kVocabKey, io::token_list_json(io::vocabulary_tokens(vocab_))}};
 }
 
 // ---- graph building ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 
 #include "ops/ops.hpp"
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 AttentionOutput attend(Var scores, const AttentionInputs& in) {
   Var weights = named(ops::softmax(scores, -1, in.mask), "attention.weights");  // (B,T,S)
@@ -145,4 +145,4 @@ std::unique_ptr<Attention> make_attention(std::string_view name) { return attent
 
 std::vector<std::string> attention_names() { return attention_registry().names(); }
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -20,7 +20,7 @@
 #include "graph/named_registry.hpp"
 #include "runtime/plan_runtime.hpp"
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 // Returns the Var for the parameter `name` of shape `shape` (a parameter node
 // in a model graph, an input in a gradient check).
@@ -69,4 +69,4 @@ bool has_attention(std::string_view name);
 std::unique_ptr<Attention> make_attention(std::string_view name);
 std::vector<std::string> attention_names();
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <unistd.h>
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 namespace {
 
@@ -129,4 +129,4 @@ double sequence_accuracy(const std::vector<Tokens>& hypotheses, const std::vecto
   return double(exact) / double(references.size());
 }
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 using Tokens = std::vector<std::string>;
 
@@ -53,4 +53,4 @@ double token_accuracy(std::span<const int32_t> predicted, std::span<const int32_
 // Fraction of sentences translated exactly.
 double sequence_accuracy(const std::vector<Tokens>& hypotheses, const std::vector<Tokens>& references);
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -14,7 +14,7 @@
 #include "text/vocabulary.hpp"
 #include "ops/ops.hpp"
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 using text::Vocabulary;
 
@@ -330,4 +330,4 @@ std::vector<Translation> Decoder::beam_search(const std::vector<int32_t>& source
   return done;
 }
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -13,7 +13,7 @@
 
 #include "models/seq2seq/seq2seq.hpp"
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 struct Translation {
   std::vector<int32_t> tokens;  // target ids, without <bos> and <eos>
@@ -62,4 +62,4 @@ class Decoder {
 Plan compile_encoder_plan(const Seq2Seq& model, int64_t S);
 Plan compile_decoder_step_plan(const Seq2Seq& model, int64_t K, int64_t S);
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -4,11 +4,11 @@
 
 #include "io/checkpoint.hpp"
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw CheckpointError("checkpoint file '" + path + "': " + what);
+  throw io::CheckpointError("checkpoint file '" + path + "': " + what);
 }
 
 std::string config_summary(const Seq2SeqConfig& c) {
@@ -22,10 +22,10 @@ std::string config_summary(const Seq2SeqConfig& c) {
 // config implies is compared with the file. Sizes that agree with the file's
 // tensors are bounded by the file's own (validated) size, so building the
 // model afterwards cannot allocate far more than the file holds.
-void check_config_against_file(const Seq2SeqConfig& c, const SafetensorsHeader& header) {
+void check_config_against_file(const Seq2SeqConfig& c, const io::SafetensorsHeader& header) {
   const std::string& path = header.path;
   std::map<std::string, Shape> file_shapes;
-  for (const SafetensorsEntry& e : header.entries) file_shapes.emplace(e.name, Shape(std::span(e.shape)));
+  for (const io::SafetensorsEntry& e : header.entries) file_shapes.emplace(e.name, Shape(std::span(e.shape)));
   auto says = [](const char* key, int64_t value) {
     return std::string("loom.config says ") + key + "=" + std::to_string(value) + " but ";
   };
@@ -87,7 +87,7 @@ std::map<std::string, std::string> config_to_map(const Seq2SeqConfig& c) {
 Seq2SeqConfig config_from_map(const std::map<std::string, std::string>& v, const std::string& path) {
   auto get = [&](const char* key) -> const std::string& {
     auto it = v.find(key);
-    if (it == v.end()) throw CheckpointError("checkpoint file '" + path + "': loom.config has no '" + key + "'");
+    if (it == v.end()) throw io::CheckpointError("checkpoint file '" + path + "': loom.config has no '" + key + "'");
     return it->second;
   };
   auto integer = [&](const char* key) {
@@ -97,7 +97,7 @@ Seq2SeqConfig config_from_map(const std::map<std::string, std::string>& v, const
       if (used == get(key).size()) return x;
     } catch (const std::logic_error&) {
     }
-    throw CheckpointError("checkpoint file '" + path + "': loom.config '" + key + "' is not an integer: '" +
+    throw io::CheckpointError("checkpoint file '" + path + "': loom.config '" + key + "' is not an integer: '" +
                           get(key) + "'");
   };
   // A probability: NaN and infinities are refused along with the rest.
@@ -126,33 +126,33 @@ Seq2SeqConfig config_from_map(const std::map<std::string, std::string>& v, const
 
 void save_model(const std::string& path, const Seq2Seq& model, const text::Vocabulary& source_vocab,
                 const text::Vocabulary& target_vocab) {
-  save_checkpoint(path, model.params(), checkpoint_info(model.config(), source_vocab, target_vocab));
+  io::save_checkpoint(path, model.params(), models::seq2seq::checkpoint_info(model.config(), source_vocab, target_vocab));
 }
 
-CheckpointInfo checkpoint_info(const Seq2SeqConfig& config, const text::Vocabulary& source_vocab,
+io::CheckpointInfo checkpoint_info(const Seq2SeqConfig& config, const text::Vocabulary& source_vocab,
                                const text::Vocabulary& target_vocab) {
-  CheckpointInfo info;
+  io::CheckpointInfo info;
   info.model_kind = kSeq2SeqKind;
-  info.config_json = config_to_json(config_to_map(config));
-  info.metadata[kSourceVocabKey] = token_list_json(vocabulary_tokens(source_vocab));
-  info.metadata[kTargetVocabKey] = token_list_json(vocabulary_tokens(target_vocab));
+  info.config_json = io::config_to_json(config_to_map(config));
+  info.metadata[kSourceVocabKey] = io::token_list_json(io::vocabulary_tokens(source_vocab));
+  info.metadata[kTargetVocabKey] = io::token_list_json(io::vocabulary_tokens(target_vocab));
   return info;
 }
 
 Seq2SeqConfig read_model_config(const std::string& path) {
-  return config_from_map(config_from_json(read_checkpoint_info(path).config_json), path);
+  return config_from_map(io::config_from_json(io::read_checkpoint_info(path).config_json), path);
 }
 
 LoadedModel build_model(const std::string& path) {
-  const SafetensorsHeader header = read_safetensors_header(path);
-  CheckpointInfo info = read_checkpoint_info(path);
+  const io::SafetensorsHeader header = io::read_safetensors_header(path);
+  io::CheckpointInfo info = io::read_checkpoint_info(path);
   if (!info.model_kind.empty() && info.model_kind != kSeq2SeqKind)
     fail(path, "holds a '" + info.model_kind + "' model, not a translator (" + kSeq2SeqKind + ")");
-  Seq2SeqConfig config = config_from_map(config_from_json(info.config_json), path);
+  Seq2SeqConfig config = config_from_map(io::config_from_json(info.config_json), path);
   check_config_against_file(config, header);
   LoadedModel out;
-  out.source_vocab = vocabulary_from_tokens(token_list(info, kSourceVocabKey, path));
-  out.target_vocab = vocabulary_from_tokens(token_list(info, kTargetVocabKey, path));
+  out.source_vocab = io::vocabulary_from_tokens(io::token_list(info, kSourceVocabKey, path));
+  out.target_vocab = io::vocabulary_from_tokens(token_list(info, kTargetVocabKey, path));
   if (out.source_vocab.size() != config.src_vocab || out.target_vocab.size() != config.tgt_vocab)
     fail(path, "vocabularies have " + std::to_string(out.source_vocab.size()) + " and " +
                    std::to_string(out.target_vocab.size()) + " tokens but the config says " +
@@ -167,9 +167,9 @@ LoadedModel build_model(const std::string& path) {
 
 LoadedModel load_model(const std::string& path, const LoadModelOptions& options) {
   LoadedModel out = build_model(path);
-  load_checkpoint(path, out.model->params());
-  out.nonfinite_parameters = check_loaded_weights(path, out.model->params(), options.allow_nonfinite);
+  io::load_checkpoint(path, out.model->params());
+  out.nonfinite_parameters = io::check_loaded_weights(path, out.model->params(), options.allow_nonfinite);
   return out;
 }
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

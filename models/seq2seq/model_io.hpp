@@ -11,7 +11,7 @@
 #include "models/seq2seq/seq2seq.hpp"
 #include "text/vocabulary.hpp"
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 // The translator's name among models ("loom.model") and its metadata keys.
 inline constexpr const char* kSeq2SeqKind = "seq2seq";
@@ -40,7 +40,7 @@ struct LoadModelOptions {
 Seq2SeqConfig read_model_config(const std::string& path);
 
 // What a translator's checkpoint holds besides its weights.
-CheckpointInfo checkpoint_info(const Seq2SeqConfig& config, const text::Vocabulary& source_vocab,
+io::CheckpointInfo checkpoint_info(const Seq2SeqConfig& config, const text::Vocabulary& source_vocab,
                                const text::Vocabulary& target_vocab);
 void save_model(const std::string& path, const Seq2Seq& model, const text::Vocabulary& source_vocab,
                 const text::Vocabulary& target_vocab);
@@ -55,4 +55,4 @@ LoadedModel build_model(const std::string& path);
 // infinity are refused, naming the tensor, unless options allow them.
 LoadedModel load_model(const std::string& path, const LoadModelOptions& options = {});
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -19,7 +19,7 @@
 #include "ops/ops.hpp"
 #include "text/vocabulary.hpp"
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 // ---- batch inputs -----------------------------------------------------------------------------
 
@@ -351,4 +351,4 @@ Tensor Seq2Seq::logits(const text::Batch& batch) {
   return out;
 }
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -26,7 +26,7 @@
 #include "runtime/dropout_sites.hpp"
 #include "runtime/plan_runtime.hpp"
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 struct Seq2SeqConfig {
   int64_t src_vocab = 0, tgt_vocab = 0;  // Vs, Vt (the four reserved ids included)
@@ -186,4 +186,4 @@ class Seq2Seq {
   std::string key_;  // reused, so a warm step builds no new string
 };
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 namespace {
 
@@ -53,4 +53,4 @@ text::Batch synthetic_batch(const BenchConfig& c) {
   return b;
 }
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

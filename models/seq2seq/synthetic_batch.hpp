@@ -10,7 +10,7 @@
 #include "models/seq2seq/seq2seq.hpp"
 #include "models/seq2seq/batcher.hpp"
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 struct BenchConfig {
   std::string_view name;
@@ -25,4 +25,4 @@ Seq2SeqConfig bench_model_config(const BenchConfig& c);
 // Ids uniform in [4, V) from a fixed seed.
 text::Batch synthetic_batch(const BenchConfig& c);
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -10,7 +10,7 @@
 #include "models/seq2seq/decode.hpp"
 #include "models/seq2seq/model_io.hpp"
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 namespace {
 
@@ -114,7 +114,7 @@ Plan Translator::evaluation_plan(const runtime::Batch& batch) const {
 std::map<std::string, std::string> Translator::config() const { return config_to_map(model_->config()); }
 
 std::map<std::string, std::string> Translator::metadata() const {
-  return checkpoint_info(model_->config(), source_vocab_, target_vocab_).metadata;
+  return models::seq2seq::checkpoint_info(model_->config(), source_vocab_, target_vocab_).metadata;
 }
 
 // ---- the family ---------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ runtime::ModelBlueprint describe_translator(const runtime::RunRequest& r) {
           }};
 }
 
-std::unique_ptr<runtime::Model> restore_translator(const std::string& path, const CheckpointInfo&) {
+std::unique_ptr<runtime::Model> restore_translator(const std::string& path, const io::CheckpointInfo&) {
   LoadedModel built = build_model(path);
   return std::make_unique<Translator>(std::move(built.model), std::move(built.source_vocab),
                                       std::move(built.target_vocab));
@@ -216,4 +216,4 @@ void register_seq2seq() {
   });
 }
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -14,7 +14,7 @@
 #include "text/corpus.hpp"
 #include "text/vocabulary.hpp"
 
-namespace loom::models {
+namespace loom::models::seq2seq {
 
 // One padded batch of sentence pairs.
 class TranslationBatch : public runtime::Batch {
@@ -82,4 +82,4 @@ class Translator : public runtime::Model {
 // Adds "seq2seq" to runtime::model_registry() (once).
 void register_seq2seq();
 
-}  // namespace loom::models
+}  // namespace loom::models::seq2seq

@@ -31,9 +31,9 @@
 namespace loom::examples {
 namespace {
 
-using models::OptionConflict;
-using models::TrainOptions;
-using models::TrainResult;
+using train::OptionConflict;
+using train::TrainOptions;
+using train::TrainResult;
 using models::lm::LmBatch;
 
 constexpr int64_t V = 9, E = 3, H = 4;
@@ -198,7 +198,7 @@ TEST(GruLanguageModel, TrainerResumesBitForBitAndRefusesAContradictingHidden) {
   test::TempDir dir;
   const std::string text = write_text(dir);
   std::ostringstream log;
-  const TrainResult whole = models::train(trainer_options(text, dir.file("whole")), log);
+  const TrainResult whole = train::train_model(trainer_options(text, dir.file("whole")), log);
   EXPECT_EQ(whole.model, "gru-lm");
   ASSERT_GT(whole.step_losses.size(), 8u);
   EXPECT_LT(whole.step_losses.back(), whole.step_losses.front());
@@ -207,11 +207,11 @@ TEST(GruLanguageModel, TrainerResumesBitForBitAndRefusesAContradictingHidden) {
 
   TrainOptions first = trainer_options(text, dir.file("parts"));
   first.max_steps = 5;
-  const TrainResult a = models::train(first, log);
+  const TrainResult a = train::train_model(first, log);
   ASSERT_TRUE(a.interrupted);
   TrainOptions second = trainer_options(text, first.out_dir);
   second.resume = first.out_dir + "/last.safetensors";
-  const TrainResult b = models::train(second, log);
+  const TrainResult b = train::train_model(second, log);
   std::vector<double> joined = a.step_losses;
   joined.insert(joined.end(), b.step_losses.begin(), b.step_losses.end());
   ASSERT_EQ(joined.size(), whole.step_losses.size());
@@ -234,7 +234,7 @@ TEST(GruLanguageModel, TrainerResumesBitForBitAndRefusesAContradictingHidden) {
   contradicting.model_options["hidden"] = "16";
   contradicting.explicit_model_options = {"hidden"};
   try {
-    models::train(contradicting, log);
+    train::train_model(contradicting, log);
     ADD_FAILURE() << "a resumed run with --hidden 16 against a hidden=12 checkpoint was accepted";
   } catch (const OptionConflict& e) {
     EXPECT_NE(std::string(e.what()).find("--hidden 16"), std::string::npos) << e.what();
@@ -250,12 +250,12 @@ TEST(GruLanguageModel, RestoreRefusesAConfigThatContradictsTheTensors) {
         std::tuple{"vocab", "1000000000000", "loom.config says vocab=1000000000000 but embedding.weight is [9,3]"},
         std::tuple{"embed", "x", "loom.config 'embed' is not an integer"},
         std::tuple{"dropout", "nan", "loom.config 'dropout' must be a number in [0, 1)"}}) {
-    models::CheckpointInfo info{model.kind(), "", model.metadata()};
+    io::CheckpointInfo info{model.kind(), "", model.metadata()};
     std::map<std::string, std::string> config = model.config();
     config[key] = value;
-    info.config_json = models::config_to_json(config);
+    info.config_json = io::config_to_json(config);
     const std::string path = dir.file(std::string(key) + ".safetensors");
-    models::save_checkpoint(path, model.params(), info);
+    io::save_checkpoint(path, model.params(), info);
     test::expect_error([&] { runtime::load_model(path); }, path, what);
   }
 }

@@ -66,7 +66,7 @@ struct ParityFiles : ::testing::Environment {
     dir = fs::temp_directory_path() / ("loom_gru_parity_" + std::to_string(::getpid()));
     fs::create_directories(dir);
     batch = parity_batch();
-    models::save_safetensors(file("batch.safetensors"), {{"input", batch.input.ref()}, {"target", batch.target.ref()}});
+    io::save_safetensors(file("batch.safetensors"), {{"input", batch.input.ref()}, {"target", batch.target.ref()}});
     save_loom_model();
     std::ofstream(file("commands.txt"))
         << "gru-make --out " << quoted(file("torch.safetensors")) << " --vocab " << kVocab << " --embed " << kEmbed
@@ -118,17 +118,17 @@ double relative_error(const TensorRef& loom, const Tensor& torch) {
 
 // A checkpoint's model in f64 (its f32 weights convert exactly).
 std::unique_ptr<GruLanguageModel> load_f64(const std::string& path) {
-  const models::CheckpointInfo info = models::read_checkpoint_info(path);
+  const io::CheckpointInfo info = io::read_checkpoint_info(path);
   GruConfig c = gru_config_from_checkpoint(path, info);
   c.dtype = DType::F64;
   auto model = std::make_unique<GruLanguageModel>(
-      c, models::vocabulary_from_tokens(models::token_list(info, models::lm::kVocabKey, path)));
-  models::load_checkpoint(path, model->params());
+      c, io::vocabulary_from_tokens(io::token_list(info, models::lm::kVocabKey, path)));
+  io::load_checkpoint(path, model->params());
   return model;
 }
 
 // The loss and every gradient of a training step against PyTorch's: the worst relative error.
-double worst_error(GruLanguageModel& model, const models::SafetensorsFile& torch) {
+double worst_error(GruLanguageModel& model, const io::SafetensorsFile& torch) {
   const double loss = model.train_step(files->batch), torch_loss = torch.tensor("loss").at(0);
   double worst = relative_error(loss, torch_loss);
   EXPECT_LE(worst, kTolerance) << "loss: Loom " << loss << ", PyTorch " << torch_loss;
@@ -154,7 +154,7 @@ class GruTorchParity : public ::testing::Test {
 };
 
 TEST_F(GruTorchParity, LoomCheckpointGivesPyTorchsLossAndEveryGradient) {
-  const models::SafetensorsFile torch = models::load_safetensors(files->file("loom.torch"));
+  const io::SafetensorsFile torch = io::load_safetensors(files->file("loom.torch"));
   EXPECT_GT(torch.tensor("loss").at(0), 1.0);
   std::unique_ptr<GruLanguageModel> model = load_f64(files->file("loom.safetensors"));
   EXPECT_LE(worst_error(*model, torch), kTolerance);
@@ -164,7 +164,7 @@ TEST_F(GruTorchParity, PyTorchCheckpointLoadsAndGivesTheSameLossAndGradients) {
   const std::string path = files->file("torch.safetensors");
   runtime::LoadedModel loaded = runtime::load_model(path);  // through the registered family, in f32
   ASSERT_EQ(loaded.kind, "gru-lm");
-  const models::SafetensorsFile torch = models::load_safetensors(files->file("torch.torch"));
+  const io::SafetensorsFile torch = io::load_safetensors(files->file("torch.torch"));
   const double torch_loss = torch.tensor("loss").at(0);
   const runtime::Evaluation eval = loaded.model->evaluate_batch(files->batch);
   EXPECT_EQ(eval.tokens, files->batch.tokens);
@@ -180,7 +180,7 @@ TEST_F(GruTorchParity, DetectsAPerturbedWeight) {
   std::unique_ptr<GruLanguageModel> model = load_f64(files->file("loom.safetensors"));
   model->params().value("gru.weight_hh_l0").ptr<double>()[7] *= 1 + 1e-6;
   const double loss = model->train_step(files->batch);
-  const models::SafetensorsFile torch = models::load_safetensors(files->file("loom.torch"));
+  const io::SafetensorsFile torch = io::load_safetensors(files->file("loom.torch"));
   double worst = relative_error(loss, torch.tensor("loss").at(0));
   for (const auto& entry : model->params().entries())
     worst = std::max(worst, relative_error(model->params().grad(entry.name), torch.tensor("grad." + entry.name)));

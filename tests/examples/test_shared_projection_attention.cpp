@@ -26,9 +26,9 @@ Tensor mask_with_last_padded() {
 }
 
 TEST(SharedProjectionExample, IsRegisteredWithHelp) {
-  ASSERT_TRUE(models::attention_registry().contains(kName));
-  EXPECT_FALSE(models::attention_registry().get(kName).help.empty());
-  EXPECT_EQ(models::make_attention(kName)->name(), kName);
+  ASSERT_TRUE(models::seq2seq::attention_registry().contains(kName));
+  EXPECT_FALSE(models::seq2seq::attention_registry().get(kName).help.empty());
+  EXPECT_EQ(models::seq2seq::make_attention(kName)->name(), kName);
 }
 
 TEST(SharedProjectionExample, ScoresAreDotProductsOfProjectedVectors) {
@@ -36,12 +36,12 @@ TEST(SharedProjectionExample, ScoresAreDotProductsOfProjectedVectors) {
   Tensor d = test::random_tensor(DType::F64, {B, T, H}, 1), e = test::random_tensor(DType::F64, {B, S, H}, 2);
   Tensor w = test::random_tensor(DType::F64, {H, H}, 3);
   std::map<std::string, Shape> requested;
-  models::ParameterSource source = [&](const std::string& name, const Shape& shape) {
+  runtime::ParameterSource source = [&](const std::string& name, const Shape& shape) {
     requested.emplace(name, shape);
     return input(g, name, {DType::F64, shape});
   };
   Var dv = input(g, "d", d.type()), ev = input(g, "e", e.type()), mv = input(g, "mask", {DType::F64, {B, 1, S}});
-  models::AttentionOutput out = models::make_attention(kName)->build(g, {dv, ev, mv, H, source});
+  models::seq2seq::AttentionOutput out = models::seq2seq::make_attention(kName)->build(g, {dv, ev, mv, H, source});
   ASSERT_EQ(requested.size(), 1u);
   EXPECT_EQ(requested.at("attention.shared_weight"), (Shape{H, H}));
   Tensor weights = test::run_graph(
@@ -68,10 +68,10 @@ TEST(SharedProjectionExample, GradientsCheckInDoublePrecision) {
   OpExample ex;
   Var d = ex.random_input("d", {B, T, H}), e = ex.random_input("e", {B, S, H});
   Var mask = ex.fixed_input("mask", mask_with_last_padded());
-  models::ParameterSource source = [&](const std::string& name, const Shape& shape) {
+  runtime::ParameterSource source = [&](const std::string& name, const Shape& shape) {
     return ex.random_input(name, shape, -0.5, 0.5);
   };
-  models::AttentionOutput out = models::make_attention(kName)->build(ex.graph, {d, e, mask, H, source});
+  models::seq2seq::AttentionOutput out = models::seq2seq::make_attention(kName)->build(ex.graph, {d, e, mask, H, source});
   ex.outputs = {out.context, out.weights};
   GradCheckResult r = check_gradients(ex);
   EXPECT_TRUE(r.ok) << r.str();

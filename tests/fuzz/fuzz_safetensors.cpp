@@ -6,8 +6,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = loom::fuzz::write_input("safetensors", data, size);
   try {
-    loom::models::load_safetensors(path);
-  } catch (const loom::models::CheckpointError&) {
+    loom::io::load_safetensors(path);
+  } catch (const loom::io::CheckpointError&) {
   }
   return 0;
 }

@@ -38,10 +38,10 @@ void finish(AttentionGraph& s, Var context, Var weights, bool with_gradients) {
 
 void build_builtin(AttentionGraph& s, int64_t T, bool with_gradients) {
   add_inputs(s, T);
-  models::AttentionInputs in{s.d, s.e, s.mask, H, [](const std::string& name, const Shape&) -> Var {
+  models::seq2seq::AttentionInputs in{s.d, s.e, s.mask, H, [](const std::string& name, const Shape&) -> Var {
                                throw std::logic_error("dot attention asked for parameter " + name);
                              }};
-  models::AttentionOutput out = models::make_attention("dot")->build(s.g, in);
+  models::seq2seq::AttentionOutput out = models::seq2seq::make_attention("dot")->build(s.g, in);
   finish(s, out.context, out.weights, with_gradients);
 }
 

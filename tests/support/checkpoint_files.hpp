@@ -38,7 +38,7 @@ void expect_error(F&& f, const std::string& path, const std::string& what) {
   try {
     f();
     ADD_FAILURE() << "no error; expected one mentioning: " << what;
-  } catch (const models::CheckpointError& e) {
+  } catch (const io::CheckpointError& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find(path), std::string::npos) << "message does not name the file: " << msg;
     EXPECT_NE(msg.find(what), std::string::npos) << "expected '" << what << "' in: " << msg;
