@@ -99,6 +99,22 @@ TEST(LmTrainCli, ResumeRefusesAContradictingOptionAndAnotherModel) {
   EXPECT_EQ(same.status, 0) << same.all;
 }
 
+// A resumed run with nothing left to do writes no checkpoint, and its last
+// line says so instead of ending in an empty path.
+TEST(LmTrainCli, AResumedRunThatWritesNoCheckpointSaysSo) {
+  test::TempDir dir;
+  const std::string text = small_text(dir);
+  auto one_epoch = [&] {
+    std::string args = lm_args(text, dir.file("run"));
+    return args.replace(args.find("--epochs 2"), 10, "--epochs 1");
+  };
+  ASSERT_EQ(run_loom(one_epoch()).status, 0);
+  const test::LoomRun done = run_loom(one_epoch() + "--resume '" + dir.file("run") + "/last.safetensors'");
+  EXPECT_EQ(done.status, 0) << done.all;
+  EXPECT_NE(done.out.find("no checkpoint written"), std::string::npos) << done.out;
+  EXPECT_EQ(done.out.find("checkpoint \n"), std::string::npos) << done.out;
+}
+
 TEST(LmTrainCli, TooBigIsRefusedAndProfileTimesSteps) {
   test::TempDir dir;
   const std::string text = small_text(dir);

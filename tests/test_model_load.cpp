@@ -10,7 +10,10 @@
 
 #include "io/checkpoint.hpp"
 #include "models/seq2seq/model_io.hpp"
+#include "models/seq2seq/translator.hpp"
+#include "runtime/model_family.hpp"
 #include "tests/support/checkpoint_files.hpp"
+#include "tests/support/registered.hpp"
 
 using namespace loom;
 using namespace loom::models::seq2seq;
@@ -124,4 +127,31 @@ TEST(ModelLoad, NonFiniteWeightsAreRefusedUnlessAllowed) {
   EXPECT_EQ(loaded.nonfinite_parameters, std::vector<std::string>{"decoder.bias_hh_l1"});
   EXPECT_TRUE(std::isnan(loaded.model->params().value("decoder.bias_hh_l1").ptr<float>()[1]));
   EXPECT_TRUE(load_model(good).nonfinite_parameters.empty());
+}
+
+// A translator checkpoint written before checkpoints named their model kind
+// (the fuzz seed, saved by an earlier Loom) still loads, through the
+// translator's own loader and through the generic one, which takes a file
+// without loom.model for a translator; a model of an unknown kind is refused
+// naming it and the known ones.
+TEST(ModelLoad, CheckpointsFromBeforeModelKindsLoadAsTranslators) {
+  const std::string old = "tests/fuzz/corpus/checkpoint/toy_model.safetensors";
+  ASSERT_EQ(loom::io::read_checkpoint_info(old).model_kind, "") << "the seed predates loom.model";
+  const auto translator = loom::models::seq2seq::load_model(old);
+  const loom::runtime::LoadedModel any = loom::runtime::load_model(old);
+  EXPECT_EQ(any.kind, "seq2seq");
+  EXPECT_EQ(any.model->kind(), "seq2seq");
+  EXPECT_EQ(any.model->params().numel(), translator.model->params().numel());
+  loom::test::TempDir dir;
+  loom::io::CheckpointInfo info = loom::io::read_checkpoint_info(old);
+  info.model_kind = "no-such-model";
+  loom::io::save_checkpoint(dir.file("odd"), any.model->params(), info);
+  try {
+    loom::runtime::load_model(dir.file("odd"));
+    ADD_FAILURE() << "a model of an unknown kind loaded";
+  } catch (const loom::io::CheckpointError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("'no-such-model' model, which this program does not know"), std::string::npos) << what;
+    EXPECT_NE(what.find("seq2seq"), std::string::npos) << what;
+  }
 }
