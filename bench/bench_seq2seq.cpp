@@ -30,7 +30,7 @@ void train_steps(benchmark::State& state, const CompileOptions& options, MatmulP
   model.set_compile_options(options);
   model.init_parameters(1);
   auto adam = optim::make_optimizer({}, model.params());
-  text::Batch batch = models::seq2seq::synthetic_batch(c);
+  models::seq2seq::Batch batch = models::seq2seq::synthetic_batch(c);
   model.train_step_gradients(batch);  // compile and warm up outside the timing
   for (auto _ : state) {
     model.train_step_gradients(batch);

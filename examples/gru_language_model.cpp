@@ -13,6 +13,7 @@
 #include "examples/register_examples.hpp"
 #include "graph/errors.hpp"
 #include "io/checkpoint.hpp"
+#include "io/config_check.hpp"
 #include "io/safetensors.hpp"
 #include "ops/ops.hpp"
 
@@ -254,35 +255,17 @@ struct ConfigReader {
 // first (so a contradiction names the key and the tensor), then the whole
 // layout. Sizes that agree with the file are bounded by its validated size.
 void check_against_file(const GruConfig& c, const SafetensorsHeader& header) {
-  const std::string& path = header.path;
-  std::map<std::string, Shape> file;
-  for (const SafetensorsEntry& e : header.entries) file.emplace(e.name, Shape(std::span(e.shape)));
-  auto check_dim = [&](const char* key, int64_t value, const std::string& tensor, int axis) {
-    const std::string says = std::string("loom.config says ") + key + "=" + std::to_string(value) + " but ";
-    auto it = file.find(tensor);
-    if (it == file.end()) fail(path, says + "the file has no tensor " + tensor);
-    if (it->second.rank() != 2) fail(path, tensor + " is " + it->second.str() + "; a matrix was expected");
-    if (it->second[axis] != value) fail(path, says + tensor + " is " + it->second.str());
-  };
-  check_dim("vocab", c.vocab, "embedding.weight", 0);
-  check_dim("embed", c.embed, "embedding.weight", 1);
-  check_dim("hidden", c.hidden, "gru.weight_hh_l0", 1);
+  const io::ConfigAgainstFile file(header);
+  file.expect_dim("vocab", c.vocab, "embedding.weight", 0);
+  file.expect_dim("embed", c.embed, "embedding.weight", 1);
+  file.expect_dim("hidden", c.hidden, "gru.weight_hh_l0", 1);
   std::vector<std::pair<std::string, Shape>> expected;
   try {
     expected = gru_parameter_shapes(c);
   } catch (const std::invalid_argument& e) {
-    fail(path, e.what());
+    file.fail(e.what());
   }
-  std::set<std::string> wanted;
-  for (const auto& [name, shape] : expected) {
-    wanted.insert(name);
-    auto it = file.find(name);
-    if (it == file.end()) fail(path, "gru-lm needs " + name + " " + shape.str() + ", which the file lacks");
-    if (!(it->second == shape)) fail(path, "loom.config needs " + name + " " + shape.str() + " but the file's is " +
-                                               it->second.str());
-  }
-  for (const auto& [name, shape] : file)
-    if (!wanted.count(name)) fail(path, "gru-lm has no parameter " + name + " " + shape.str() + ", which the file holds");
+  file.expect_layout(expected, "gru-lm's loom.config");
 }
 
 }  // namespace

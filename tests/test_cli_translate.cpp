@@ -74,10 +74,10 @@ struct Trained {
     models::seq2seq::Seq2Seq model(c);
     model.init_parameters(1);
     auto adam = optim::make_optimizer({.kind = "adam"}, model.params());
-    text::Batcher batcher(pairs, {.batch_size = 32, .bucket_width = 100, .seed = 2});
+    models::seq2seq::Batcher batcher(pairs, {.batch_size = 32, .bucket_width = 100, .seed = 2});
     // Epochs in rounds until greedy decoding reproduces every pair.
     for (int epoch = 0; epoch < 800 && !memorised; ++epoch) {
-      for (const text::Batch& b : batcher.epoch(uint64_t(epoch))) {
+      for (const models::seq2seq::Batch& b : batcher.epoch(uint64_t(epoch))) {
         model.train_step_gradients(b);
         optim::clip_grad_norm(model.params(), 5.0);
         adam->step(model.params(), 0.01);

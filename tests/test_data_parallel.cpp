@@ -111,7 +111,7 @@ models::seq2seq::TranslationData toy_data(int64_t pairs) {
   std::vector<text::EncodedPair> encoded;
   for (int64_t i = 0; i < pairs; ++i)
     encoded.push_back({std::vector<int32_t>(size_t(1 + i % 3), 5), std::vector<int32_t>(size_t(1 + i % 4), 6)});
-  return models::seq2seq::TranslationData("toy", {}, std::make_unique<text::Batcher>(encoded, text::BatcherOptions{}), 0);
+  return models::seq2seq::TranslationData("toy", {}, std::make_unique<models::seq2seq::Batcher>(encoded, models::seq2seq::BatcherOptions{}), 0);
 }
 
 TEST(ShardBatch, RanksShareEveryRowOnceAndTheirWeightsSumToOne) {
@@ -129,7 +129,7 @@ TEST(ShardBatch, RanksShareEveryRowOnceAndTheirWeightsSumToOne) {
         ++empty;
         continue;
       }
-      const text::Batch& local = runtime::batch_as<models::seq2seq::TranslationBatch>(*s.local).batch();
+      const models::seq2seq::Batch& local = runtime::batch_as<models::seq2seq::TranslationBatch>(*s.local).batch();
       seen.insert(seen.end(), local.pairs.begin(), local.pairs.end());
     }
     EXPECT_EQ(empty, std::max(0, ranks - 7)) << ranks << " ranks";

@@ -37,9 +37,9 @@ std::unique_ptr<Seq2Seq> make_model(const Toy& toy, const std::string& attention
 // Adam on the whole toy corpus, one batch a step.
 void train(Seq2Seq& model, const Toy& toy, int steps) {
   auto adam = optim::make_optimizer({.kind = "adam"}, model.params());
-  text::Batcher batcher(toy.pairs, {.batch_size = 32, .bucket_width = 100, .seed = 2});
+  models::seq2seq::Batcher batcher(toy.pairs, {.batch_size = 32, .bucket_width = 100, .seed = 2});
   for (int step = 0; step < steps; ++step)
-    for (const text::Batch& b : batcher.epoch(uint64_t(step))) {
+    for (const models::seq2seq::Batch& b : batcher.epoch(uint64_t(step))) {
       model.train_step_gradients(b);
       optim::clip_grad_norm(model.params(), 5.0);
       adam->step(model.params(), 0.02);
@@ -147,7 +147,7 @@ void expect_step_matches_training(const std::string& attention, int64_t layers) 
   train(*model, toy, 5);
   Decoder decoder(*model);
   const text::EncodedPair& pair = toy.pairs[7];
-  text::Batch batch = text::Batcher({pair}, {}).make_batch({0});
+  models::seq2seq::Batch batch = models::seq2seq::Batcher({pair}, {}).make_batch({0});
   Tensor logits = model->logits(batch);  // (1,T,V)
   Tensor step = decoder.forced_log_probs(pair.source, pair.target);  // (T,V)
   const int64_t T = batch.target_input.shape()[1], V = model->config().tgt_vocab;

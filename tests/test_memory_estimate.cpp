@@ -40,16 +40,16 @@ struct ToyRun {
 };
 
 // A translator over data/toy.tsv's vocabularies and its batches.
-ToyRun toy_run(const text::BatcherOptions& options) {
+ToyRun toy_run(const models::seq2seq::BatcherOptions& options) {
   const text::TokenizedCorpus corpus = toy_corpus();
   text::Vocabulary src = text::Vocabulary::build(corpus.sources, {}), tgt = text::Vocabulary::build(corpus.targets, {});
   Seq2SeqConfig c = config(0, 8, 16, 1, "dot");
   c.src_vocab = src.size(), c.tgt_vocab = tgt.size();
   ToyRun run;
-  auto batcher = [&](text::BatcherOptions o) {
-    return std::make_unique<text::Batcher>(text::encode_pairs(corpus, src, tgt), o);
+  auto batcher = [&](models::seq2seq::BatcherOptions o) {
+    return std::make_unique<models::seq2seq::Batcher>(text::encode_pairs(corpus, src, tgt), o);
   };
-  text::BatcherOptions eval = options;
+  models::seq2seq::BatcherOptions eval = options;
   eval.shuffle = false;
   eval.batch_size = 5;
   run.train = std::make_unique<TranslationData>("toy", corpus, batcher(options), 0);

@@ -186,9 +186,9 @@ std::unique_ptr<Seq2Seq> make_model(const test::ToyCorpus& toy, const std::strin
 
 void train(Seq2Seq& model, const test::ToyCorpus& toy, int steps) {
   auto adam = optim::make_optimizer({.kind = "adam"}, model.params());
-  text::Batcher batcher(toy.pairs, {.batch_size = 32, .bucket_width = 100, .seed = 2});
+  models::seq2seq::Batcher batcher(toy.pairs, {.batch_size = 32, .bucket_width = 100, .seed = 2});
   for (int step = 0; step < steps; ++step)
-    for (const text::Batch& b : batcher.epoch(uint64_t(step))) {
+    for (const models::seq2seq::Batch& b : batcher.epoch(uint64_t(step))) {
       model.train_step_gradients(b);
       adam->step(model.params(), 0.02);
     }

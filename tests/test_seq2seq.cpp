@@ -32,10 +32,10 @@ using models::seq2seq::Seq2SeqConfig;
 
 // A batch from explicit pairs (ids without reserved tokens), padded to at
 // least min_S / min_T, built by the project's batcher.
-text::Batch make_batch(const std::vector<text::EncodedPair>& pairs, int64_t min_S = 0, int64_t min_T = 0) {
+models::seq2seq::Batch make_batch(const std::vector<text::EncodedPair>& pairs, int64_t min_S = 0, int64_t min_T = 0) {
   std::vector<int64_t> rows;
   for (size_t i = 0; i < pairs.size(); ++i) rows.push_back(int64_t(i));
-  text::Batch b = text::Batcher(pairs, {}).make_batch(rows);
+  models::seq2seq::Batch b = models::seq2seq::Batcher(pairs, {}).make_batch(rows);
   const int64_t B = b.source.shape()[0], S = b.source.shape()[1], T = b.target_input.shape()[1];
   const int64_t S2 = std::max(S, min_S), T2 = std::max(T, min_T);
   auto pad = [&](const Tensor& x, int64_t from, int64_t to) {
@@ -144,7 +144,7 @@ TEST(Seq2Seq, LossAtInitIsNearLogVocabulary) {
     c.src_vocab = 40, c.tgt_vocab = 60, c.embed = 16, c.hidden = 32, c.attention = att;
     Seq2Seq model(c);
     model.init_parameters(1);
-    text::Batch batch = make_batch({{{4, 9, 20}, {7, 8}}, {{5}, {30, 31, 32, 33}}, {{6, 7, 8, 9, 10}, {40}}});
+    models::seq2seq::Batch batch = make_batch({{{4, 9, 20}, {7, 8}}, {{5}, {30, 31, 32, 33}}, {{6, 7, 8, 9, 10}, {40}}});
     double loss = model.train_step_gradients(batch);
     EXPECT_NEAR(loss, std::log(60.0), 0.05) << att;
     models::seq2seq::EvalResult r = model.evaluate_batch(batch);
@@ -185,7 +185,7 @@ TEST(Seq2Seq, PaddingChangesNoLossOrGradientF32) { expect_padding_invariance(DTy
 // the output (V=7, E=3, H=4, B=2, S=3, T=3, rows of different lengths).
 void expect_model_gradcheck(const Seq2SeqConfig& config) {
   Seq2Seq model(config);
-  text::Batch batch = make_batch(tiny_pairs());
+  models::seq2seq::Batch batch = make_batch(tiny_pairs());
   ASSERT_EQ(batch.source.shape(), (Shape{2, 3}));
   ASSERT_EQ(batch.target_input.shape(), (Shape{2, 3}));
   OpExample ex;
@@ -228,7 +228,7 @@ TEST(Seq2Seq, StoredGradientsMatchFiniteDifferences) {
     c.layers = 2;
     Seq2Seq model(c);
     model.init_parameters(9);
-    text::Batch batch = make_batch(tiny_pairs());
+    models::seq2seq::Batch batch = make_batch(tiny_pairs());
     model.train_step_gradients(batch);
     ParameterStore& p = model.params();
     for (const auto& entry : p.entries()) {
@@ -255,10 +255,10 @@ std::vector<double> train_toy(const Seq2SeqConfig& config, int steps, uint64_t s
   Seq2Seq model(config);
   model.init_parameters(seed);
   auto adam = optim::make_optimizer({.kind = "adam"}, model.params());
-  text::Batcher batcher(toy.pairs, {.batch_size = 8, .bucket_width = 2, .seed = seed});
+  models::seq2seq::Batcher batcher(toy.pairs, {.batch_size = 8, .bucket_width = 2, .seed = seed});
   std::vector<double> losses;
   for (uint64_t epoch = 0; int(losses.size()) < steps; ++epoch)
-    for (const text::Batch& b : batcher.epoch(epoch)) {
+    for (const models::seq2seq::Batch& b : batcher.epoch(epoch)) {
       if (int(losses.size()) == steps) break;
       losses.push_back(model.train_step_gradients(b));
       optim::clip_grad_norm(model.params(), 5.0);
@@ -298,7 +298,7 @@ TEST(Seq2Seq, DropoutOnlyInTraining) {
   c.dropout = 0.5;
   Seq2Seq model(c);
   model.init_parameters(2);
-  text::Batch batch = make_batch(tiny_pairs());
+  models::seq2seq::Batch batch = make_batch(tiny_pairs());
   double t1 = model.train_step_gradients(batch), t2 = model.train_step_gradients(batch);
   EXPECT_NE(t1, t2);  // a fresh mask every run
   EXPECT_EQ(model.evaluate_batch(batch).loss_sum, model.evaluate_batch(batch).loss_sum);
@@ -315,17 +315,17 @@ TEST(Seq2Seq, OnePlanPerShapeAndWarmStepsAllocateNothing) {
   c.layers = 2;
   Seq2Seq model(c);
   model.init_parameters(1);
-  text::Batcher batcher(toy.pairs, {.batch_size = 4, .bucket_width = 1, .seed = 3});
-  std::vector<text::Batch> batches = batcher.epoch(0);
+  models::seq2seq::Batcher batcher(toy.pairs, {.batch_size = 4, .bucket_width = 1, .seed = 3});
+  std::vector<models::seq2seq::Batch> batches = batcher.epoch(0);
   auto adam = optim::make_optimizer({.kind = "adam"}, model.params());
   // Warm every shape, twice: the plans share their transient memory, which
   // grows when a larger plan arrives, and the plans made before it bind
   // again (allocating) on their next run.
   for (int pass = 0; pass < 2; ++pass)
-    for (const text::Batch& b : batches) model.train_step_gradients(b);
+    for (const models::seq2seq::Batch& b : batches) model.train_step_gradients(b);
   size_t plans = model.cached_plans();
   long allocations = test::allocations_during([&] {
-    for (const text::Batch& b : batches) {
+    for (const models::seq2seq::Batch& b : batches) {
       model.train_step_gradients(b);
       optim::clip_grad_norm(model.params(), 1.0);
       adam->step(model.params(), 0.01);

@@ -45,10 +45,10 @@ ToyRun train_toy(MatmulPrecision precision, int steps) {
   Seq2Seq model(toy_config(toy, precision));
   model.init_parameters(1);
   auto adam = optim::make_optimizer({.kind = "adam"}, model.params());
-  text::Batcher batcher(toy.pairs, {.batch_size = 8, .bucket_width = 2, .seed = 1});
+  models::seq2seq::Batcher batcher(toy.pairs, {.batch_size = 8, .bucket_width = 2, .seed = 1});
   ToyRun run;
   for (uint64_t epoch = 0; int(run.losses.size()) < steps; ++epoch)
-    for (const text::Batch& b : batcher.epoch(epoch)) {
+    for (const models::seq2seq::Batch& b : batcher.epoch(epoch)) {
       if (int(run.losses.size()) == steps) break;
       run.losses.push_back(model.train_step_gradients(b));
       if (run.losses.size() == 1) {

@@ -235,19 +235,19 @@ std::vector<EncodedPair> numbered_pairs(int n = 50) {
 }  // namespace
 
 TEST(Batcher, SameSeedSameBatchesDifferentSeedDifferentOrder) {
-  BatcherOptions options{.batch_size = 4, .bucket_width = 2, .seed = 7};
-  Batcher a(numbered_pairs(), options), b(numbered_pairs(), options);
+  models::seq2seq::BatcherOptions options{.batch_size = 4, .bucket_width = 2, .seed = 7};
+  models::seq2seq::Batcher a(numbered_pairs(), options), b(numbered_pairs(), options);
   EXPECT_EQ(a.epoch_plan(0), b.epoch_plan(0));
   EXPECT_NE(a.epoch_plan(0), a.epoch_plan(1));  // a new epoch reshuffles
   options.seed = 8;
-  Batcher c(numbered_pairs(), options);
+  models::seq2seq::Batcher c(numbered_pairs(), options);
   EXPECT_NE(a.epoch_plan(0), c.epoch_plan(0));
 }
 
 TEST(Batcher, EveryPairExactlyOncePerEpochAndBucketed) {
   std::vector<EncodedPair> pairs = numbered_pairs();
   for (bool shuffle : {true, false}) {
-    Batcher batcher(pairs, {.batch_size = 4, .bucket_width = 3, .seed = 3, .shuffle = shuffle});
+    models::seq2seq::Batcher batcher(pairs, {.batch_size = 4, .bucket_width = 3, .seed = 3, .shuffle = shuffle});
     std::multiset<int64_t> seen;
     for (const auto& batch : batcher.epoch_plan(5)) {
       EXPECT_LE(batch.size(), 4u);
@@ -263,8 +263,8 @@ TEST(Batcher, EveryPairExactlyOncePerEpochAndBucketed) {
 
 TEST(Batcher, PaddingAndLengths) {
   std::vector<EncodedPair> pairs = {{{10, 11, 12}, {20}}, {{13}, {21, 22, 23, 24}}};
-  Batcher batcher(pairs, {.batch_size = 2, .shuffle = false});
-  Batch batch = batcher.make_batch({0, 1});
+  models::seq2seq::Batcher batcher(pairs, {.batch_size = 2, .shuffle = false});
+  models::seq2seq::Batch batch = batcher.make_batch({0, 1});
   // S = 3 + <eos>, T = 4 + 1.
   ASSERT_EQ(batch.source.shape(), (Shape{2, 4}));
   ASSERT_EQ(batch.target_input.shape(), (Shape{2, 5}));
@@ -283,14 +283,14 @@ TEST(Batcher, PaddingAndLengths) {
   EXPECT_EQ(row(batch.target_input, 1), (std::vector<double>{2, 21, 22, 23, 24}));
   EXPECT_EQ(row(batch.target_output, 1), (std::vector<double>{21, 22, 23, 24, 3}));
   EXPECT_EQ(batch.target_tokens, 2 + 5);
-  Batcher rounded(pairs, {.batch_size = 2, .shuffle = false, .length_multiple = 8});
+  models::seq2seq::Batcher rounded(pairs, {.batch_size = 2, .shuffle = false, .length_multiple = 8});
   EXPECT_EQ(rounded.make_batch({0, 1}).source.shape(), (Shape{2, 8}));
 }
 
 TEST(Batcher, RowsMatchTheirPairs) {
   std::vector<EncodedPair> pairs = numbered_pairs();
-  Batcher batcher(pairs, {.batch_size = 5, .bucket_width = 1, .seed = 11});
-  for (const Batch& batch : batcher.epoch(0)) {
+  models::seq2seq::Batcher batcher(pairs, {.batch_size = 5, .bucket_width = 1, .seed = 11});
+  for (const models::seq2seq::Batch& batch : batcher.epoch(0)) {
     const int64_t s = batch.source.shape()[1];
     for (size_t r = 0; r < batch.pairs.size(); ++r) {
       const EncodedPair& p = pairs[size_t(batch.pairs[r])];
@@ -299,7 +299,7 @@ TEST(Batcher, RowsMatchTheirPairs) {
       EXPECT_EQ(int64_t(p.source.size() + 1), s);  // bucket_width 1: exact source length
     }
   }
-  EXPECT_THROW(Batcher(pairs, {.batch_size = 0}), TextError);
+  EXPECT_THROW(models::seq2seq::Batcher(pairs, {.batch_size = 0}), TextError);
 }
 
 // ---- the committed data ---------------------------------------------------

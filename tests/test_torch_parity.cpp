@@ -86,7 +86,7 @@ std::vector<std::string> synthetic_tokens(int64_t size, const std::string& prefi
 
 // B=4, S=6, T=5 with mixed lengths: a full row, a short one, a source of
 // <eos> alone and a target of <eos> alone. Words are arbitrary ids >= 4.
-text::Batch parity_batch() {
+models::seq2seq::Batch parity_batch() {
   const std::vector<int32_t> source_lengths{6, 3, 1, 4}, target_lengths{5, 2, 5, 1};
   const int64_t B = 4, S = 6, T = 5;
   std::vector<int32_t> source(B * S, 0), target_input(B * T, 0), target_output(B * T, 0);
@@ -102,7 +102,7 @@ text::Batch parity_batch() {
     }
     target_output[b * T + target_lengths[b] - 1] = text::Vocabulary::kEos;
   }
-  text::Batch batch;
+  models::seq2seq::Batch batch;
   batch.source = Tensor::from_i32({B, S}, source);
   batch.source_lengths = Tensor::from_i32({B}, source_lengths);
   batch.target_input = Tensor::from_i32({B, T}, target_input);
@@ -120,7 +120,7 @@ struct ParityFiles : ::testing::Environment {
   fs::path dir;
   std::string skip_reason, python_log;
   int python_status = -1;
-  text::Batch batch;
+  models::seq2seq::Batch batch;
 
   std::string file(const std::string& name) const { return (dir / name).string(); }
 
@@ -204,7 +204,7 @@ class TorchParity : public ::testing::Test {
     ASSERT_EQ(files->python_status, 0) << "loom_torch.py failed:\n" << files->python_log;
   }
   static std::string file(const std::string& name) { return files->file(name); }
-  const text::Batch& batch_ = files->batch;
+  const models::seq2seq::Batch& batch_ = files->batch;
 };
 
 double relative_error(double loom, double torch) { return std::fabs(loom - torch) / std::max(std::fabs(torch), 1e-30); }

@@ -51,7 +51,7 @@ std::vector<double> time_steps(const models::seq2seq::BenchConfig& c, const Benc
   models::seq2seq::Seq2Seq model(config);
   model.init_parameters(1);
   auto adam = optim::make_optimizer({}, model.params());
-  const text::Batch batch = models::seq2seq::synthetic_batch(c);
+  const models::seq2seq::Batch batch = models::seq2seq::synthetic_batch(c);
   for (int warm = 0; warm < 2; ++warm) {  // compile, JIT, first touch
     model.train_step_gradients(batch);
     optim::clip_and_step(*adam, model.params(), 1.0, 1e-3);

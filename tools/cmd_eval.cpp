@@ -64,9 +64,9 @@ std::string fixed(double value, int digits) {
 // Σ over unshuffled batches of evaluate_batch's loss, tokens and hits.
 models::seq2seq::EvalResult teacher_forced(models::seq2seq::Seq2Seq& model, const std::vector<text::EncodedPair>& pairs,
                                   int64_t batch_size) {
-  text::Batcher batcher(pairs, {.batch_size = batch_size, .shuffle = false});
+  models::seq2seq::Batcher batcher(pairs, {.batch_size = batch_size, .shuffle = false});
   models::seq2seq::EvalResult total;
-  for (const text::Batch& batch : batcher.epoch(0)) total += model.evaluate_batch(batch);
+  for (const models::seq2seq::Batch& batch : batcher.epoch(0)) total += model.evaluate_batch(batch);
   return total;
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "io/config_check.hpp"
 #include "text/vocabulary.hpp"
 
 namespace loom::models::lm {
@@ -131,27 +132,6 @@ std::string config_summary(const LmConfig& c) {
          ", tie_weights=" + (c.tie_weights ? "yes" : "no");
 }
 
-// The whole layout the config implies against the file, tensor by tensor.
-void compare_layout(const LmConfig& c, const std::map<std::string, Shape>& file_shapes, const std::string& path) {
-  std::vector<std::pair<std::string, Shape>> expected;
-  try {
-    expected = lm_parameter_shapes(c);
-  } catch (const std::invalid_argument& e) {
-    fail(path, e.what());
-  }
-  std::set<std::string> wanted;
-  const std::string config = "loom.config (" + config_summary(c) + ") ";
-  for (const auto& [name, shape] : expected) {
-    wanted.insert(name);
-    auto it = file_shapes.find(name);
-    if (it == file_shapes.end()) fail(path, config + "needs " + name + " " + shape.str() + ", which the file lacks");
-    if (!(it->second == shape))
-      fail(path, config + "needs " + name + " " + shape.str() + " but the file's is " + it->second.str());
-  }
-  for (const auto& [name, shape] : file_shapes)
-    if (!wanted.count(name)) fail(path, config + "has no parameter " + name + " " + shape.str() + ", which the file holds");
-}
-
 }  // namespace
 
 // Each size is read off one tensor first, so that a contradiction names the
@@ -159,35 +139,22 @@ void compare_layout(const LmConfig& c, const std::map<std::string, Shape>& file_
 // with the file's tensors are bounded by the file's own (validated) size, so
 // building the model afterwards cannot allocate far more than the file holds.
 void check_config_against_file(const LmConfig& c, const io::SafetensorsHeader& header) {
-  const std::string& path = header.path;
-  std::map<std::string, Shape> file_shapes;
-  for (const io::SafetensorsEntry& e : header.entries) file_shapes.emplace(e.name, Shape(std::span(e.shape)));
-  auto says = [](const char* key, const std::string& value) {
-    return std::string("loom.config says ") + key + "=" + value + " but ";
-  };
-  auto check_dim = [&](const char* key, int64_t value, const std::string& tensor, int axis) {
-    auto it = file_shapes.find(tensor);
-    if (it == file_shapes.end()) fail(path, says(key, std::to_string(value)) + "the file has no tensor " + tensor);
-    if (it->second.rank() != 2) fail(path, tensor + " is " + it->second.str() + "; a matrix was expected");
-    if (it->second[axis] != value) fail(path, says(key, std::to_string(value)) + tensor + " is " + it->second.str());
-  };
-  check_dim("vocab", c.vocab, "embedding.weight", 0);
-  check_dim("embed", c.embed, "embedding.weight", 1);
-  check_dim("hidden", c.hidden, "lstm.weight_hh_l0", 1);
-  int64_t layers = 0;
-  while (file_shapes.count("lstm.weight_hh_l" + std::to_string(layers))) ++layers;
-  if (c.layers > layers)
-    fail(path, says("layers", std::to_string(c.layers)) + "the file has no tensor lstm.weight_hh_l" +
-                   std::to_string(layers));
-  if (c.layers >= 1 && c.layers < layers)
-    fail(path, says("layers", std::to_string(c.layers)) + "the file also holds lstm.weight_hh_l" +
-                   std::to_string(c.layers));
-  const bool has_out_weight = file_shapes.count("out.weight") != 0;
-  if (c.tie_weights && has_out_weight)
-    fail(path, says("tie_weights", "yes") + "the file holds out.weight (a tied model has none)");
-  if (!c.tie_weights && !has_out_weight)
-    fail(path, says("tie_weights", "no") + "the file has no tensor out.weight");
-  compare_layout(c, file_shapes, path);
+  const io::ConfigAgainstFile file(header);
+  file.expect_dim("vocab", c.vocab, "embedding.weight", 0);
+  file.expect_dim("embed", c.embed, "embedding.weight", 1);
+  file.expect_dim("hidden", c.hidden, "lstm.weight_hh_l0", 1);
+  file.expect_count("layers", c.layers, "lstm.weight_hh_l");
+  if (c.tie_weights && file.has("out.weight"))
+    file.fail("loom.config says tie_weights=yes but the file holds out.weight (a tied model has none)");
+  if (!c.tie_weights && !file.has("out.weight"))
+    file.fail("loom.config says tie_weights=no but the file has no tensor out.weight");
+  std::vector<std::pair<std::string, Shape>> expected;
+  try {
+    expected = lm_parameter_shapes(c);
+  } catch (const std::invalid_argument& e) {
+    file.fail(e.what());
+  }
+  file.expect_layout(expected, "loom.config (" + config_summary(c) + ")");
 }
 
 }  // namespace loom::models::lm

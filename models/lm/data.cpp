@@ -1,5 +1,6 @@
 // Reading, tokenising and batching the language model's text (data.hpp).
 #include "models/lm/data.hpp"
+#include "runtime/epoch_order.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,19 +23,9 @@ namespace {
 
 bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
-// Fisher-Yates with the engine's raw output: the same on every standard
-// library, unlike std::shuffle. The modulo bias (< n / 2^64) is irrelevant.
-template <class T>
-void shuffle(std::vector<T>& v, std::mt19937_64& rng) {
-  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng() % i]);
-}
-
-std::mt19937_64 epoch_rng(uint64_t seed, uint64_t epoch) {
-  std::seed_seq seq{uint32_t(seed), uint32_t(seed >> 32), uint32_t(epoch), uint32_t(epoch >> 32)};
-  return std::mt19937_64(seq);
-}
-
-int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+using runtime::epoch_rng;
+using runtime::round_up;
+using runtime::shuffle;
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // Bucketing, seeded shuffling and padding of encoded pairs (see batcher.hpp).
 #include "models/seq2seq/batcher.hpp"
+#include "runtime/epoch_order.hpp"
 
 #include <algorithm>
 #include <map>
@@ -7,32 +8,22 @@
 
 #include "text/tokenizer.hpp"
 
-namespace loom::text {
+namespace loom::models::seq2seq {
 
 namespace {
 
-// Fisher-Yates with the engine's raw output: the same on every standard
-// library, unlike std::shuffle. The modulo bias (< n / 2^64) is irrelevant.
-template <class T>
-void shuffle(std::vector<T>& v, std::mt19937_64& rng) {
-  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng() % i]);
-}
-
-std::mt19937_64 epoch_rng(uint64_t seed, uint64_t epoch) {
-  std::seed_seq seq{uint32_t(seed), uint32_t(seed >> 32), uint32_t(epoch), uint32_t(epoch >> 32)};
-  return std::mt19937_64(seq);
-}
-
-int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+using runtime::epoch_rng;
+using runtime::round_up;
+using runtime::shuffle;
 
 }  // namespace
 
-Batcher::Batcher(std::vector<EncodedPair> pairs, BatcherOptions options)
+Batcher::Batcher(std::vector<text::EncodedPair> pairs, BatcherOptions options)
     : pairs_(std::move(pairs)), options_(options) {
-  if (options_.batch_size < 1) throw TextError("Batcher: batch_size must be >= 1, got " + std::to_string(options_.batch_size));
-  if (options_.bucket_width < 1) throw TextError("Batcher: bucket_width must be >= 1, got " + std::to_string(options_.bucket_width));
+  if (options_.batch_size < 1) throw text::TextError("Batcher: batch_size must be >= 1, got " + std::to_string(options_.batch_size));
+  if (options_.bucket_width < 1) throw text::TextError("Batcher: bucket_width must be >= 1, got " + std::to_string(options_.bucket_width));
   if (options_.length_multiple < 1)
-    throw TextError("Batcher: length_multiple must be >= 1, got " + std::to_string(options_.length_multiple));
+    throw text::TextError("Batcher: length_multiple must be >= 1, got " + std::to_string(options_.length_multiple));
 }
 
 std::vector<std::vector<int64_t>> Batcher::epoch_plan(uint64_t epoch) const {
@@ -63,7 +54,7 @@ Batch Batcher::make_batch(const std::vector<int64_t>& pair_indices) const {
   const int64_t rows = int64_t(pair_indices.size());
   int64_t src_len = 1, tgt_len = 1;  // <eos> / <bos> at least
   for (int64_t i : pair_indices) {
-    if (i < 0 || i >= num_pairs()) throw TextError("Batcher: pair index " + std::to_string(i) + " out of range");
+    if (i < 0 || i >= num_pairs()) throw text::TextError("Batcher: pair index " + std::to_string(i) + " out of range");
     src_len = std::max(src_len, int64_t(pairs_[size_t(i)].source.size()) + 1);
     tgt_len = std::max(tgt_len, int64_t(pairs_[size_t(i)].target.size()) + 1);
   }
@@ -77,15 +68,15 @@ Batch Batcher::make_batch(const std::vector<int64_t>& pair_indices) const {
   int32_t* tgt_in = batch.target_input.data<int32_t>();
   int32_t* tgt_out = batch.target_output.data<int32_t>();
   for (int64_t r = 0; r < rows; ++r) {
-    const EncodedPair& p = pairs_[size_t(pair_indices[size_t(r)])];
+    const text::EncodedPair& p = pairs_[size_t(pair_indices[size_t(r)])];
     const int64_t n = int64_t(p.source.size()), m = int64_t(p.target.size());
     std::copy(p.source.begin(), p.source.end(), src + r * src_len);
-    src[r * src_len + n] = Vocabulary::kEos;
+    src[r * src_len + n] = text::Vocabulary::kEos;
     lengths[r] = int32_t(n + 1);
-    tgt_in[r * tgt_len] = Vocabulary::kBos;
+    tgt_in[r * tgt_len] = text::Vocabulary::kBos;
     std::copy(p.target.begin(), p.target.end(), tgt_in + r * tgt_len + 1);
     std::copy(p.target.begin(), p.target.end(), tgt_out + r * tgt_len);
-    tgt_out[r * tgt_len + m] = Vocabulary::kEos;
+    tgt_out[r * tgt_len + m] = text::Vocabulary::kEos;
     batch.target_tokens += m + 1;
   }
   return batch;
@@ -97,4 +88,4 @@ std::vector<Batch> Batcher::epoch(uint64_t epoch) const {
   return batches;
 }
 
-}  // namespace loom::text
+}  // namespace loom::models::seq2seq

@@ -12,7 +12,7 @@
 #include "graph/tensor.hpp"
 #include "text/corpus.hpp"
 
-namespace loom::text {
+namespace loom::models::seq2seq {
 
 struct BatcherOptions {
   int64_t batch_size = 32;     // pairs per batch (the last of a bucket may be smaller)
@@ -35,7 +35,7 @@ struct Batch {
 class Batcher {
  public:
   // Throws TextError for a bad option. Empty sides are allowed (<eos> only).
-  Batcher(std::vector<EncodedPair> pairs, BatcherOptions options);
+  Batcher(std::vector<text::EncodedPair> pairs, BatcherOptions options);
 
   int64_t num_pairs() const { return int64_t(pairs_.size()); }
   // Pair indices of each batch of one epoch, in the order they are served.
@@ -45,8 +45,8 @@ class Batcher {
   Batch make_batch(const std::vector<int64_t>& pair_indices) const;
 
  private:
-  std::vector<EncodedPair> pairs_;
+  std::vector<text::EncodedPair> pairs_;
   BatcherOptions options_;
 };
 
-}  // namespace loom::text
+}  // namespace loom::models::seq2seq

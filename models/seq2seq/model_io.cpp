@@ -1,8 +1,7 @@
 #include "models/seq2seq/model_io.hpp"
 
-#include <set>
-
 #include "io/checkpoint.hpp"
+#include "io/config_check.hpp"
 
 namespace loom::models::seq2seq {
 namespace {
@@ -17,52 +16,22 @@ std::string config_summary(const Seq2SeqConfig& c) {
          ", layers=" + std::to_string(c.layers) + ", attention=" + c.attention;
 }
 
-// Each size in loom.config is read off one tensor first, so that a
-// contradiction names the key and that tensor; then the whole layout the
-// config implies is compared with the file. Sizes that agree with the file's
-// tensors are bounded by the file's own (validated) size, so building the
-// model afterwards cannot allocate far more than the file holds.
+// Sizes first (a contradiction names the key and the tensor), then the
+// whole layout (io/config_check.hpp).
 void check_config_against_file(const Seq2SeqConfig& c, const io::SafetensorsHeader& header) {
-  const std::string& path = header.path;
-  std::map<std::string, Shape> file_shapes;
-  for (const io::SafetensorsEntry& e : header.entries) file_shapes.emplace(e.name, Shape(std::span(e.shape)));
-  auto says = [](const char* key, int64_t value) {
-    return std::string("loom.config says ") + key + "=" + std::to_string(value) + " but ";
-  };
-  auto check_dim = [&](const char* key, int64_t value, const std::string& tensor, int axis) {
-    auto it = file_shapes.find(tensor);
-    if (it == file_shapes.end()) fail(path, says(key, value) + "the file has no tensor " + tensor);
-    if (it->second.rank() != 2) fail(path, tensor + " is " + it->second.str() + "; a matrix was expected");
-    if (it->second[axis] != value) fail(path, says(key, value) + tensor + " is " + it->second.str());
-  };
-  check_dim("src_vocab", c.src_vocab, "src_embedding.weight", 0);
-  check_dim("embed", c.embed, "src_embedding.weight", 1);
-  check_dim("tgt_vocab", c.tgt_vocab, "tgt_embedding.weight", 0);
-  check_dim("hidden", c.hidden, "encoder.weight_hh_l0", 1);
-  int64_t layers = 0;
-  while (file_shapes.count("encoder.weight_hh_l" + std::to_string(layers))) ++layers;
-  if (c.layers > layers)
-    fail(path, says("layers", c.layers) + "the file has no tensor encoder.weight_hh_l" + std::to_string(layers));
-  if (c.layers >= 1 && c.layers < layers)
-    fail(path, says("layers", c.layers) + "the file also holds encoder.weight_hh_l" + std::to_string(c.layers));
-
+  const io::ConfigAgainstFile file(header);
+  file.expect_dim("src_vocab", c.src_vocab, "src_embedding.weight", 0);
+  file.expect_dim("embed", c.embed, "src_embedding.weight", 1);
+  file.expect_dim("tgt_vocab", c.tgt_vocab, "tgt_embedding.weight", 0);
+  file.expect_dim("hidden", c.hidden, "encoder.weight_hh_l0", 1);
+  file.expect_count("layers", c.layers, "encoder.weight_hh_l");
   std::vector<std::pair<std::string, Shape>> expected;
   try {
     expected = seq2seq_parameter_shapes(c);
   } catch (const std::invalid_argument& e) {
-    fail(path, e.what());
+    file.fail(e.what());
   }
-  std::set<std::string> wanted;
-  const std::string config = "loom.config (" + config_summary(c) + ") ";
-  for (const auto& [name, shape] : expected) {
-    wanted.insert(name);
-    auto it = file_shapes.find(name);
-    if (it == file_shapes.end()) fail(path, config + "needs " + name + " " + shape.str() + ", which the file lacks");
-    if (!(it->second == shape))
-      fail(path, config + "needs " + name + " " + shape.str() + " but the file's is " + it->second.str());
-  }
-  for (const auto& [name, shape] : file_shapes)
-    if (!wanted.count(name)) fail(path, config + "has no parameter " + name + " " + shape.str() + ", which the file holds");
+  file.expect_layout(expected, "loom.config (" + config_summary(c) + ")");
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ BatchInputs declare_batch_inputs(Graph& g, int64_t B, int64_t S, int64_t T, DTyp
           input(g, "target_output", {DType::I32, {B, T}}), input(g, "target_lengths", {DType::I32, {B}})};
 }
 
-void fill_mask_and_lengths(const text::Batch& batch, Tensor& source_mask, Tensor& target_lengths) {
+void fill_mask_and_lengths(const seq2seq::Batch& batch, Tensor& source_mask, Tensor& target_lengths) {
   const int64_t B = batch.source.shape()[0], S = batch.source.shape()[1], T = batch.target_output.shape()[1];
   const int32_t* src_len = batch.source_lengths.data<int32_t>();
   for (int64_t b = 0; b < B; ++b)
@@ -43,7 +43,7 @@ void fill_mask_and_lengths(const text::Batch& batch, Tensor& source_mask, Tensor
   }
 }
 
-std::vector<std::pair<std::string, Tensor>> batch_feeds(const text::Batch& batch, DType dtype) {
+std::vector<std::pair<std::string, Tensor>> batch_feeds(const seq2seq::Batch& batch, DType dtype) {
   const int64_t B = batch.source.shape()[0], S = batch.source.shape()[1];
   Tensor mask(dtype, {B, 1, S}), lengths(DType::I32, {B});
   fill_mask_and_lengths(batch, mask, lengths);
@@ -231,15 +231,15 @@ void append_dim(std::string& key, char name, int64_t value) {
   key.append(digits, end);
 }
 
-int64_t rows_of(const text::Batch& b) { return b.source.shape()[0]; }
-int64_t source_length(const text::Batch& b) { return b.source.shape()[1]; }
-int64_t target_length(const text::Batch& b) { return b.target_input.shape()[1]; }
+int64_t rows_of(const seq2seq::Batch& b) { return b.source.shape()[0]; }
+int64_t source_length(const seq2seq::Batch& b) { return b.source.shape()[1]; }
+int64_t target_length(const seq2seq::Batch& b) { return b.target_input.shape()[1]; }
 
 }  // namespace
 
 // "B=32,S=20,T=18" (the convention of shape_signature), written into a reused
 // string so a warm step does not allocate. Also sizes the host-computed inputs.
-const std::string& Seq2Seq::shape_key(const text::Batch& batch) {
+const std::string& Seq2Seq::shape_key(const seq2seq::Batch& batch) {
   if (batch.source.shape().rank() != 2 || batch.target_input.shape().rank() != 2 ||
       !(batch.target_input.shape() == batch.target_output.shape()) ||
       batch.source_lengths.shape().numel() != batch.source.shape()[0] ||
@@ -286,7 +286,7 @@ Plan Seq2Seq::evaluation_plan(int64_t B, int64_t S, int64_t T) const {
 
 namespace {
 
-void feed_batch(Executor& exec, const text::Batch& batch, const Tensor& mask, const Tensor& target_lengths) {
+void feed_batch(Executor& exec, const seq2seq::Batch& batch, const Tensor& mask, const Tensor& target_lengths) {
   exec.set_input("source", batch.source);
   exec.set_input("source_lengths", batch.source_lengths);
   exec.set_input("source_mask", mask);
@@ -297,7 +297,7 @@ void feed_batch(Executor& exec, const text::Batch& batch, const Tensor& mask, co
 
 }  // namespace
 
-double Seq2Seq::train_step_gradients(const text::Batch& batch) {
+double Seq2Seq::train_step_gradients(const seq2seq::Batch& batch) {
   const std::string& key = shape_key(batch);
   const int64_t B = rows_of(batch), S = source_length(batch), T = target_length(batch);
   return runtime_.train(
@@ -305,7 +305,7 @@ double Seq2Seq::train_step_gradients(const text::Batch& batch) {
       [&](Executor& exec) { feed_batch(exec, batch, source_mask_, target_lengths_); });
 }
 
-Executor& Seq2Seq::run_evaluation(const text::Batch& batch) {
+Executor& Seq2Seq::run_evaluation(const seq2seq::Batch& batch) {
   const std::string& key = shape_key(batch);
   const int64_t B = rows_of(batch), S = source_length(batch), T = target_length(batch);
   return runtime_.evaluate(
@@ -326,7 +326,7 @@ int64_t argmax(const T* row, int64_t n) {
 
 }  // namespace
 
-EvalResult Seq2Seq::evaluate_batch(const text::Batch& batch) {
+EvalResult Seq2Seq::evaluate_batch(const seq2seq::Batch& batch) {
   Executor& exec = run_evaluation(batch);
   EvalResult r;
   for (int64_t b = 0; b < target_lengths_.numel(); ++b) r.tokens += target_lengths_.data<int32_t>()[b];
@@ -343,7 +343,7 @@ EvalResult Seq2Seq::evaluate_batch(const text::Batch& batch) {
   return r;
 }
 
-Tensor Seq2Seq::logits(const text::Batch& batch) {
+Tensor Seq2Seq::logits(const seq2seq::Batch& batch) {
   Executor& exec = run_evaluation(batch);
   const int64_t B = batch.target_input.shape()[0], T = batch.target_input.shape()[1];
   Tensor out(config_.dtype, {B, T, config_.tgt_vocab});

@@ -58,9 +58,9 @@ BatchInputs declare_batch_inputs(Graph& g, int64_t B, int64_t S, int64_t T, DTyp
 // The host-computed inputs: mask (B,1,S) from source_lengths and
 // target_lengths (B) from target_output. Writes into tensors of the right
 // type (no allocation).
-void fill_mask_and_lengths(const text::Batch& batch, Tensor& source_mask, Tensor& target_lengths);
+void fill_mask_and_lengths(const seq2seq::Batch& batch, Tensor& source_mask, Tensor& target_lengths);
 // Every input of declare_batch_inputs, by name (tests, gradient checks).
-std::vector<std::pair<std::string, Tensor>> batch_feeds(const text::Batch& batch, DType dtype);
+std::vector<std::pair<std::string, Tensor>> batch_feeds(const seq2seq::Batch& batch, DType dtype);
 
 using runtime::DropoutSites;
 
@@ -106,7 +106,7 @@ class Seq2Seq {
   // Forward + backward on one batch (dropout on, label smoothing on); writes
   // every parameter's gradient into params().grad(name) and returns the mean
   // loss over non-pad target tokens.
-  double train_step_gradients(const text::Batch& batch);
+  double train_step_gradients(const seq2seq::Batch& batch);
   // Dropout masks of the next training steps are keyed on this step number
   // (a trainer passes its global step, so resuming replays the same masks).
   void set_dropout_step(uint64_t step) { runtime_.set_run_index(step); }
@@ -120,9 +120,9 @@ class Seq2Seq {
     runtime_.set_gradient_listener(std::move(listener));
   }
   // Forward only, no dropout, no label smoothing.
-  EvalResult evaluate_batch(const text::Batch& batch);
+  EvalResult evaluate_batch(const seq2seq::Batch& batch);
   // Forward only: logits (B,T,Vt) with teacher forcing, no dropout.
-  Tensor logits(const text::Batch& batch);
+  Tensor logits(const seq2seq::Batch& batch);
   // Options of every plan the model compiles from now on (training,
   // evaluation, decoding): deterministic plans give the same bits on any
   // number of threads. Drops the plans compiled so far.
@@ -172,8 +172,8 @@ class Seq2Seq {
   Var training_loss(Graph& g, const ParameterSource& p, int64_t B, int64_t S, int64_t T) const;
   std::vector<NamedValue> evaluation_outputs(Graph& g, const ParameterSource& p, int64_t B, int64_t S,
                                              int64_t T) const;
-  Executor& run_evaluation(const text::Batch& batch);
-  const std::string& shape_key(const text::Batch& batch);
+  Executor& run_evaluation(const seq2seq::Batch& batch);
+  const std::string& shape_key(const seq2seq::Batch& batch);
 
   Seq2SeqConfig config_;
   std::unique_ptr<Attention> attention_;

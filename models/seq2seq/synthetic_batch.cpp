@@ -41,9 +41,9 @@ Seq2SeqConfig bench_model_config(const BenchConfig& c) {
   return m;
 }
 
-text::Batch synthetic_batch(const BenchConfig& c) {
+seq2seq::Batch synthetic_batch(const BenchConfig& c) {
   std::mt19937_64 rng(3);
-  text::Batch b;
+  seq2seq::Batch b;
   b.source = random_ids(c.B, c.S, c.V, rng);
   b.source_lengths = Tensor(DType::I32, {c.B});
   for (int64_t i = 0; i < c.B; ++i) b.source_lengths.data<int32_t>()[i] = int32_t(c.S);

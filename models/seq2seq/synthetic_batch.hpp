@@ -23,6 +23,6 @@ const BenchConfig& bench_config(std::string_view name);
 
 Seq2SeqConfig bench_model_config(const BenchConfig& c);
 // Ids uniform in [4, V) from a fixed seed.
-text::Batch synthetic_batch(const BenchConfig& c);
+seq2seq::Batch synthetic_batch(const BenchConfig& c);
 
 }  // namespace loom::models::seq2seq

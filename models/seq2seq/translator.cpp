@@ -29,7 +29,7 @@ nlohmann::json ids(const Tensor& t) {
   return out;
 }
 
-std::string shape_key_of(const text::Batch& b) {
+std::string shape_key_of(const seq2seq::Batch& b) {
   return shape_signature({{"B", b.source.shape()[0]}, {"S", b.source.shape()[1]}, {"T", b.target_input.shape()[1]}});
 }
 
@@ -47,7 +47,7 @@ std::string TranslationBatch::to_json() const {
 }
 
 TranslationData::TranslationData(std::string path, text::TokenizedCorpus tokens,
-                                 std::unique_ptr<text::Batcher> batcher, int64_t bleu_sentences)
+                                 std::unique_ptr<seq2seq::Batcher> batcher, int64_t bleu_sentences)
     : path_(std::move(path)), tokens_(std::move(tokens)), batcher_(std::move(batcher)),
       bleu_sentences_(bleu_sentences) {}
 
@@ -102,12 +102,12 @@ std::string Translator::shape_key(const runtime::Batch& batch) const {
 }
 
 Plan Translator::training_plan(const runtime::Batch& batch) const {
-  const text::Batch& b = runtime::batch_as<TranslationBatch>(batch).batch();
+  const seq2seq::Batch& b = runtime::batch_as<TranslationBatch>(batch).batch();
   return model_->training_plan(b.source.shape()[0], b.source.shape()[1], b.target_input.shape()[1]);
 }
 
 Plan Translator::evaluation_plan(const runtime::Batch& batch) const {
-  const text::Batch& b = runtime::batch_as<TranslationBatch>(batch).batch();
+  const seq2seq::Batch& b = runtime::batch_as<TranslationBatch>(batch).batch();
   return model_->evaluation_plan(b.source.shape()[0], b.source.shape()[1], b.target_input.shape()[1]);
 }
 
@@ -188,13 +188,13 @@ std::unique_ptr<runtime::Dataset> open_pairs(const runtime::Model& model, const 
                                              const runtime::RunRequest& r, bool training) {
   const auto& translator = dynamic_cast<const Translator&>(model);
   text::TokenizedCorpus corpus = read_pairs(path, training ? runtime::option_integer(r.options, "max-train-pairs") : 0);
-  text::BatcherOptions bo;
+  seq2seq::BatcherOptions bo;
   bo.batch_size = training ? r.batch_size : kEvaluationBatch;
   bo.bucket_width = runtime::option_integer(r.options, "bucket-width");
   bo.length_multiple = runtime::option_integer(r.options, "length-multiple");
   bo.seed = r.seed;
   bo.shuffle = training;
-  auto batcher = std::make_unique<text::Batcher>(
+  auto batcher = std::make_unique<seq2seq::Batcher>(
       text::encode_pairs(corpus, translator.source_vocab(), translator.target_vocab()), bo);
   return std::make_unique<TranslationData>(path, std::move(corpus), std::move(batcher),
                                            runtime::option_integer(r.options, "bleu-sentences"));

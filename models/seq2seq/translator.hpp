@@ -19,20 +19,20 @@ namespace loom::models::seq2seq {
 // One padded batch of sentence pairs.
 class TranslationBatch : public runtime::Batch {
  public:
-  explicit TranslationBatch(text::Batch batch) : batch_(std::move(batch)) {}
-  const text::Batch& batch() const { return batch_; }
+  explicit TranslationBatch(seq2seq::Batch batch) : batch_(std::move(batch)) {}
+  const seq2seq::Batch& batch() const { return batch_; }
   int64_t rows() const override { return batch_.source.shape()[0]; }
   int64_t loss_tokens() const override { return batch_.target_tokens; }
   std::string to_json() const override;
 
  private:
-  text::Batch batch_;
+  seq2seq::Batch batch_;
 };
 
 // Sentence pairs of one TSV file, encoded with a translator's vocabularies.
 class TranslationData : public runtime::Dataset {
  public:
-  TranslationData(std::string path, text::TokenizedCorpus tokens, std::unique_ptr<text::Batcher> batcher,
+  TranslationData(std::string path, text::TokenizedCorpus tokens, std::unique_ptr<seq2seq::Batcher> batcher,
                   int64_t bleu_sentences);
   int64_t examples() const override { return batcher_->num_pairs(); }
   std::vector<std::vector<int64_t>> epoch_plan(uint64_t epoch) const override { return batcher_->epoch_plan(epoch); }
@@ -45,7 +45,7 @@ class TranslationData : public runtime::Dataset {
  private:
   std::string path_;
   text::TokenizedCorpus tokens_;
-  std::unique_ptr<text::Batcher> batcher_;
+  std::unique_ptr<seq2seq::Batcher> batcher_;
   int64_t bleu_sentences_;
 };
 
