@@ -203,17 +203,10 @@ runtime::Evaluation GruLanguageModel::evaluate_batch(const runtime::Batch& batch
 
 std::vector<runtime::Metric> GruLanguageModel::metrics(const runtime::Evaluation& totals, const runtime::Dataset&,
                                                        bool) {
-  if (config_.unit != Unit::Char) return {};
-  const double bpc = totals.loss() / std::log(2.0);
-  char text[40];
-  std::snprintf(text, sizeof text, "bpc %.3f", bpc);
-  return {{"bpc", bpc, text}};
+  return models::lm::text_metrics(totals, config_.unit);
 }
 
-std::vector<std::string> GruLanguageModel::logged_metrics() const {
-  if (config_.unit == Unit::Char) return {"bpc"};
-  return {};
-}
+std::vector<std::string> GruLanguageModel::logged_metrics() const { return models::lm::logged_text_metrics(config_.unit); }
 
 // ---- the checkpoint's config --------------------------------------------------------------------
 

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <random>
@@ -221,6 +223,19 @@ std::unique_ptr<runtime::Batch> LmData::make_batch(std::span<const int64_t> exam
 
 std::string LmData::describe() const {
   return std::to_string(examples()) + " sequences (" + std::to_string(lines_) + " lines) of " + path_;
+}
+
+std::vector<runtime::Metric> text_metrics(const runtime::Evaluation& totals, Unit unit) {
+  if (unit != Unit::Char) return {};
+  const double bpc = totals.loss() / std::log(2.0);
+  char text[40];
+  std::snprintf(text, sizeof text, "bpc %.3f", bpc);
+  return {{"bpc", bpc, text}};
+}
+
+std::vector<std::string> logged_text_metrics(Unit unit) {
+  if (unit == Unit::Char) return {"bpc"};
+  return {};
 }
 
 }  // namespace loom::models::lm

@@ -99,6 +99,13 @@ class LmData : public runtime::Dataset {
   std::vector<std::pair<int64_t, int64_t>> windows_;  // (start in ids_, predictions)
 };
 
+// The figures of an evaluation of text: bits per character (the mean loss
+// over ln 2) for a character model; a word model's loss and perplexity,
+// which the trainer prints itself, say it all. `logged_text_metrics` names
+// the metrics.csv columns they fill.
+std::vector<runtime::Metric> text_metrics(const runtime::Evaluation& totals, Unit unit);
+std::vector<std::string> logged_text_metrics(Unit unit);
+
 // The padded batch of the given windows (each: input ids then the last target), in that order.
 LmBatch make_lm_batch(const std::vector<std::span<const int32_t>>& windows, int64_t length_multiple);
 

@@ -168,16 +168,9 @@ Tensor LanguageModel::logits(const LmBatch& batch) {
 
 std::vector<runtime::Metric> LanguageModel::metrics(const runtime::Evaluation& totals, const runtime::Dataset&,
                                                     bool) {
-  if (config_.unit != Unit::Char) return {};
-  const double bpc = totals.loss() / std::log(2.0);
-  char text[40];
-  std::snprintf(text, sizeof text, "bpc %.3f", bpc);
-  return {{"bpc", bpc, text}};
+  return lm::text_metrics(totals, config_.unit);
 }
 
-std::vector<std::string> LanguageModel::logged_metrics() const {
-  if (config_.unit == Unit::Char) return {"bpc"};
-  return {};
-}
+std::vector<std::string> LanguageModel::logged_metrics() const { return lm::logged_text_metrics(config_.unit); }
 
 }  // namespace loom::models::lm
