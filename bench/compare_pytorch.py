@@ -113,7 +113,7 @@ def loom_train_rate(build, threads, steps, batch_log, out_dir):
     cmd = [os.path.join(build, "loom"), "train", "--threads", str(threads), "--max-steps", str(steps),
            "--bleu-sentences", "0", "--out", out_dir, "--overwrite", "--log-batches", batch_log]
     _, peak, err = run_measured(cmd, loom_env(threads), want_stderr=True)
-    match = re.search(r"time: training .*?, ([0-9.]+) target tokens/s\)", err)
+    match = re.search(r"time: training .*?, ([0-9.]+) (?:target )?tokens/s\)", err)
     if not match:
         sys.exit(f"no throughput in the output of {' '.join(cmd)}:\n{err[-2000:]}")
     return float(match.group(1)), peak
