@@ -118,4 +118,9 @@ class Model {
   virtual std::map<std::string, std::string> metadata() const = 0;
 };
 
+// The sums of the evaluation batches first, first + stride, ... of `data`
+// (all of them, or one rank's share), with every count the model names
+// present even when no batch fell to this share.
+Evaluation evaluate_dataset(Model& model, const Dataset& data, size_t first = 0, size_t stride = 1);
+
 }  // namespace loom::runtime

@@ -11,13 +11,6 @@
 
 namespace loom::runtime {
 
-Evaluation& Evaluation::operator+=(const Evaluation& o) {
-  loss_sum += o.loss_sum;
-  tokens += o.tokens;
-  for (const auto& [name, count] : o.counts) counts[name] += count;
-  return *this;
-}
-
 namespace {
 
 // The whole text as a number, or nullopt ("12x", "", "nan" are not).

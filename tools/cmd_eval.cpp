@@ -115,9 +115,7 @@ int evaluate_generic(const EvalOptions& o, const std::string& kind) {
   for (const auto& [key, value] : loaded.model->config()) request.options[key] = value;
   request.batch_size = o.batch;
   const std::unique_ptr<runtime::Dataset> data = family.open_data(*loaded.model, o.data, request, false);
-  runtime::Evaluation total;
-  for (const std::string& name : loaded.model->evaluation_counts()) total.counts[name] = 0;
-  for (const auto& examples : data->evaluation_plan()) total += loaded.model->evaluate_batch(*data->make_batch(examples));
+  const runtime::Evaluation total = runtime::evaluate_dataset(*loaded.model, *data);
   std::cout << "data:           " << data->describe() << " (" << total.tokens << " tokens)\n"
             << "loss:           " << fixed(total.loss(), 4) << " nats/token (teacher-forced)\n"
             << "perplexity:     " << fixed(runtime::perplexity(total.loss()), 3) << "\n";

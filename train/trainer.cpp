@@ -190,11 +190,9 @@ void TrainingRun::resume_model(const runtime::ModelFamily& family) {
   model_ = std::move(loaded.model);
   train_data_ = family.open_data(*model_, request_.train_path, request_, true);
   valid_data_ = family.open_data(*model_, request_.valid_path, request_, false);
-  memory_ = estimate_parameter_memory({}, DType::F32, o_.optimizer);
-  const double bytes = double(model_->params().numel()) * double(dtype_size(model_->params().dtype()));
-  memory_.parameters = memory_.gradients = uint64_t(bytes);
-  memory_.optimizer_state = estimate_parameter_memory({{"all", Shape{model_->params().numel()}}},
-                                                      model_->params().dtype(), o_.optimizer).optimizer_state;
+  std::vector<std::pair<std::string, Shape>> shapes;
+  for (const ParameterStore::Entry& e : model_->params().entries()) shapes.emplace_back(e.name, e.shape);
+  memory_ = estimate_parameter_memory(shapes, model_->params().dtype(), o_.optimizer);
   memory_.process = resident_memory_bytes();
 }
 
@@ -416,11 +414,7 @@ void TrainingRun::draw_curve() {
 // model as best.safetensors, so that a resumed run replays the same epochs.
 // Each rank scores its share of the validation batches; the sums are the same on every rank.
 runtime::Evaluation TrainingRun::evaluate() {
-  runtime::Evaluation eval;
-  for (const std::string& name : model_->evaluation_counts()) eval.counts[name] = 0;
-  const std::vector<std::vector<int64_t>> batches = valid_data_->evaluation_plan();
-  for (size_t i = size_t(rank()); i < batches.size(); i += size_t(ranks()))
-    eval += model_->evaluate_batch(*valid_data_->make_batch(batches[i]));
+  runtime::Evaluation eval = runtime::evaluate_dataset(*model_, *valid_data_, size_t(rank()), size_t(ranks()));
   if (o_.world) eval = sum_over_ranks(*o_.world, eval, model_->evaluation_counts());
   return eval;
 }
