@@ -16,6 +16,7 @@
 #include "io/checkpoint.hpp"
 #include "io/training_state.hpp"
 #include "tests/support/checkpoint_files.hpp"
+#include "tests/support/torch_twin.hpp"
 
 using namespace loom;
 using namespace loom::io;
@@ -382,11 +383,9 @@ TEST(TrainingStateSidecar, AModelWithoutItsStateNamesTheCheckpointsThatHaveOne) 
 
 namespace {
 
-const char* kScript = "tests/python/loom_torch.py";
+const char* const kScript = test::kTwinScript;
 
-bool python_torch_available() {
-  return fs::exists(kScript) && std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-}
+bool python_torch_available() { return test::torch_twin_missing().empty(); }
 
 int run_python(const std::string& args) {
   return std::system(("/usr/bin/python3 " + std::string(kScript) + " " + args + " >/dev/null").c_str());

@@ -25,13 +25,13 @@
 #include "io/checkpoint.hpp"
 #include "models/lm/family.hpp"
 #include "models/register_models.hpp"
+#include "tests/support/torch_twin.hpp"
 
 namespace loom::models::lm {
 namespace {
 
 namespace fs = std::filesystem;
 
-const char* kScript = "tests/python/loom_torch.py";
 constexpr double kTolerance = 1e-4;        // f32 Loom against f64 PyTorch
 constexpr double kExactTolerance = 1e-11;  // f64 against f64
 constexpr double kInitScale = 0.5;         // wider than init's 0.1, so every part of the model matters
@@ -70,7 +70,7 @@ LmBatch parity_batch() {
   return make_lm_batch(spans, 1);
 }
 
-std::string quoted(const std::string& path) { return "'" + path + "'"; }
+using test::quoted;
 
 // Files and PyTorch results for the whole binary, prepared once.
 struct ParityFiles : ::testing::Environment {
@@ -82,10 +82,8 @@ struct ParityFiles : ::testing::Environment {
   std::string file(const std::string& name) const { return (dir / name).string(); }
 
   void SetUp() override {
-    if (!fs::exists(kScript) || std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
-      skip_reason = "/usr/bin/python3 cannot import torch, or no " + std::string(kScript);
-      return;
-    }
+    skip_reason = test::torch_twin_missing();
+    if (!skip_reason.empty()) return;
     register_builtin_models();
     dir = fs::temp_directory_path() / ("loom_lm_parity_" + std::to_string(::getpid()));
     fs::create_directories(dir);
@@ -93,12 +91,9 @@ struct ParityFiles : ::testing::Environment {
     io::save_safetensors(file("batch.safetensors"),
                      {{"input", batch.input.ref()}, {"target", batch.target.ref()}, {"lengths", batch.lengths.ref()}});
     std::ofstream(file("commands.txt")) << save_loom_models() << torch_commands();
-    const std::string log = file("python.log");
-    python_status = std::system(("/usr/bin/python3 " + std::string(kScript) + " many --commands " +
-                                 quoted(file("commands.txt")) + " >" + quoted(log) + " 2>&1")
-                                    .c_str());
-    std::ifstream in(log);
-    python_log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const test::TwinRun twin = test::run_twin_jobs(file("commands.txt"), file("python.log"));
+    python_status = twin.status;
+    python_log = twin.log;
   }
 
   void TearDown() override {

@@ -27,6 +27,7 @@
 #include "models/seq2seq/model_io.hpp"
 #include "models/seq2seq/attention.hpp"
 #include "models/seq2seq/seq2seq.hpp"
+#include "tests/support/torch_twin.hpp"
 
 using namespace loom;
 using namespace loom::models::seq2seq;
@@ -35,7 +36,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kScript = "tests/python/loom_torch.py";
+const char* const kScript = test::kTwinScript;
 constexpr double kTolerance = 1e-4;       // f32 Loom against f64 PyTorch (measured worst: 2e-5)
 constexpr double kExactTolerance = 1e-11;  // f64 against f64 (measured worst: 4e-14)
 constexpr double kInitScale = 0.5;  // weights ~ U(-0.5, 0.5)
@@ -111,7 +112,7 @@ models::seq2seq::Batch parity_batch() {
   return batch;
 }
 
-std::string quoted(const std::string& path) { return "'" + path + "'"; }
+using test::quoted;
 
 // Everything both directions need, prepared once for the whole binary (a
 // gtest Environment, so the three suites below share one Python run): Loom
@@ -125,10 +126,8 @@ struct ParityFiles : ::testing::Environment {
   std::string file(const std::string& name) const { return (dir / name).string(); }
 
   void SetUp() override {
-    if (!fs::exists(kScript) || std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
-      skip_reason = "/usr/bin/python3 cannot import torch, or no " + std::string(kScript);
-      return;
-    }
+    skip_reason = test::torch_twin_missing();
+    if (!skip_reason.empty()) return;
     dir = fs::temp_directory_path() / ("loom_torch_parity_" + std::to_string(::getpid()));
     fs::create_directories(dir);
     batch = parity_batch();
@@ -136,12 +135,9 @@ struct ParityFiles : ::testing::Environment {
                      {{"source", batch.source.ref()}, {"source_lengths", batch.source_lengths.ref()},
                       {"target_input", batch.target_input.ref()}, {"target_output", batch.target_output.ref()}});
     std::ofstream(file("commands.txt")) << save_loom_models() << torch_commands();
-    const std::string log = file("python.log");
-    python_status = std::system(("/usr/bin/python3 " + std::string(kScript) + " many --commands " +
-                                 quoted(file("commands.txt")) + " >" + quoted(log) + " 2>&1")
-                                    .c_str());
-    std::ifstream in(log);
-    python_log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const test::TwinRun twin = test::run_twin_jobs(file("commands.txt"), file("python.log"));
+    python_status = twin.status;
+    python_log = twin.log;
   }
 
   void TearDown() override {

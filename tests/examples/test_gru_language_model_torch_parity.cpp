@@ -23,13 +23,13 @@
 #include "tests/support/registered.hpp"
 #include "examples/gru_language_model.hpp"
 #include "io/checkpoint.hpp"
+#include "tests/support/torch_twin.hpp"
 
 namespace loom::examples {
 namespace {
 
 namespace fs = std::filesystem;
 
-const char* kScript = "tests/python/loom_torch.py";
 constexpr double kTolerance = 1e-9;  // f64 against f64
 constexpr int64_t kVocab = 11, kEmbed = 5, kHidden = 6;
 
@@ -47,7 +47,7 @@ models::lm::LmBatch parity_batch() {
   return models::lm::make_lm_batch(spans, 1);
 }
 
-std::string quoted(const std::string& path) { return "'" + path + "'"; }
+using test::quoted;
 
 // Files and PyTorch results for the whole binary, prepared once.
 struct ParityFiles : ::testing::Environment {
@@ -59,10 +59,8 @@ struct ParityFiles : ::testing::Environment {
   std::string file(const std::string& name) const { return (dir / name).string(); }
 
   void SetUp() override {
-    if (!fs::exists(kScript) || std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
-      skip_reason = "/usr/bin/python3 cannot import torch, or no " + std::string(kScript);
-      return;
-    }
+    skip_reason = test::torch_twin_missing();
+    if (!skip_reason.empty()) return;
     dir = fs::temp_directory_path() / ("loom_gru_parity_" + std::to_string(::getpid()));
     fs::create_directories(dir);
     batch = parity_batch();
@@ -72,12 +70,9 @@ struct ParityFiles : ::testing::Environment {
         << "gru-make --out " << quoted(file("torch.safetensors")) << " --vocab " << kVocab << " --embed " << kEmbed
         << " --hidden " << kHidden << " --init-scale 0.5 --seed 301\n"
         << loss_command("loom") << loss_command("torch");
-    const std::string log = file("python.log");
-    python_status = std::system(("/usr/bin/python3 " + std::string(kScript) + " many --commands " +
-                                 quoted(file("commands.txt")) + " >" + quoted(log) + " 2>&1")
-                                    .c_str());
-    std::ifstream in(log);
-    python_log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const test::TwinRun twin = test::run_twin_jobs(file("commands.txt"), file("python.log"));
+    python_status = twin.status;
+    python_log = twin.log;
   }
 
   void TearDown() override {
